@@ -83,7 +83,12 @@ def parse(value: Any, source: str, registry: Registry | None = None) -> list[Cho
         else:
             registry = registry or discover()
             name = registry.find_by_class(type(item)) or type(item).__name__.lower()
-            choices.append(Choice(name, instance=item))
+            taken = {c.name for c in choices}
+            unique, n = name, 1
+            while unique in taken:  # several instances of one class: csv, csv-2, ...
+                n += 1
+                unique = f"{name}-{n}"
+            choices.append(Choice(unique, instance=item))
     seen: set[str] = set()
     for choice in choices:
         if choice.name in seen:

@@ -170,15 +170,18 @@ class Outlet:
 
     def submit(self, method: Callable[..., Any], args: tuple, kwargs: dict | None = None,
                done: Future | None = None) -> None:
-        """Queue one call (never blocks unless the queue is full under the "wait" policy)."""
+        """Queue one call (never blocks unless the queue is full under the "wait" policy).
+        ``finalize`` always gets through, even to a fenced backend or a full queue, so that
+        files are closed and runs are marked ended."""
         stats = self.stats
         stats.received += 1
-        if self._fenced and method.__name__ != "finalize":
+        final = method.__name__ == "finalize"
+        if self._fenced and not final:
             stats.dropped += 1
             if done is not None:
                 done.set_exception(BackendError({self.name: self.error or RuntimeError("fenced")}))
             return
-        if self._queue.qsize() >= self.queue_size and not self._wait_for_room():
+        if self._queue.qsize() >= self.queue_size and not final and not self._wait_for_room():
             stats.dropped += 1
             if done is not None:
                 done.set_exception(TimeoutError(f"backend {self.name!r} queue is full"))
