@@ -60,11 +60,12 @@ class Selection:
 
 def parse(value: Any, source: str, registry: Registry | None = None) -> list[Choice]:
     """Normalise every accepted form: ``"a,b"``, ``["a", {"name": "b", **opts}, instance]``,
-    ``{"a": {...}, "b": {}}``."""
+    ``{"a": {...}, "b": {}}``. In a table, ``logger`` may name the backend instead of
+    ``name``, so that a backend option called ``name`` (the run's name) can be given too."""
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, Mapping):
-        value = [{"name": name, **_options(opts, name, source)} for name, opts in value.items()]
+    if isinstance(value, Mapping):  # {logger name: options}: every key is an option
+        value = [{"logger": name, **_options(opts, name, source)} for name, opts in value.items()]
     if not isinstance(value, list | tuple):
         raise ConfigError(f"{source}: loggers must be a list, a mapping or a comma-separated "
                           f"string; got {type(value).__name__}")
@@ -73,10 +74,14 @@ def parse(value: Any, source: str, registry: Registry | None = None) -> list[Cho
         if isinstance(item, str):
             choices.append(Choice(_name(item, source)))
         elif isinstance(item, Mapping):
+            # {"name": "mlflow", **options}; {"logger": "csv", "name": ...} when the backend
+            # itself has an option called "name".
             opts = dict(item)
-            if "name" not in opts:
-                raise ConfigError(f"{source}: a logger given as a table needs a 'name': {item}")
-            name = _name(opts.pop("name"), source)
+            key = "logger" if "logger" in opts else "name"
+            if key not in opts:
+                raise ConfigError(f"{source}: a logger given as a table needs a 'name' "
+                                  f"(or 'logger'): {item}")
+            name = _name(opts.pop(key), source)
             choices.append(Choice(name, opts))
         elif isinstance(item, type):
             raise ConfigError(f"{source}: pass an instance of {item.__name__}, or its name")
