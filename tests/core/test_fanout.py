@@ -13,7 +13,6 @@ import torch
 
 from fanlog import BackendError, FanOut, Status
 from fanlog.testing import RecordingLogger
-
 from tests.core.backends import Gated, HangingFinalize, MetricsOnly, Raising
 
 
@@ -161,11 +160,10 @@ def test_finalize_has_a_time_limit():
     (KeyboardInterrupt(), Status.INTERRUPTED)])
 def test_context_manager_finalizes_with_the_right_status(exc, status):
     rec = RecordingLogger()
-    with pytest.raises(type(exc)) if exc else _nothing():
-        with FanOut([rec], summary=False) as run:
-            run.log_metrics({"x": 1}, step=0)
-            if exc:
-                raise exc
+    with pytest.raises(type(exc)) if exc else _nothing(), FanOut([rec], summary=False) as run:
+        run.log_metrics({"x": 1}, step=0)
+        if exc:
+            raise exc
     assert rec.finalized == [status]
     assert run.status == status.value
 
@@ -231,10 +229,11 @@ def test_values_reach_workers_as_plain_numbers_and_cpu_arrays():
     run.log_histogram("h", torch.arange(10.0).reshape(2, 5), step=0)
     run.log_audio("a", torch.zeros(100), step=0, sample_rate=8000)
     run.finalize()
-    (step, metrics), = rec.metrics
+    (_step, metrics), = rec.metrics
     assert metrics == {"t": 6.0, "i": 3.0, "np": 0.5, "b": 1.0, "int_t": 4.0, "half": 1.5}
     assert all(type(v) is float for v in metrics.values())
-    for hook, field in (("log_image", "image"), ("log_histogram", "values"), ("log_audio", "audio")):
+    media = (("log_image", "image"), ("log_histogram", "values"), ("log_audio", "audio"))
+    for hook, field in media:
         value = rec.of(hook)[0][field]
         assert isinstance(value, np.ndarray), hook
     assert rec.of("log_histogram")[0]["values"].shape == (10,)

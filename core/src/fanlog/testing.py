@@ -6,7 +6,6 @@ import threading
 from typing import Any
 
 
-
 class RecordingLogger:
     """A backend that implements every logger hook and records each call, in order, with
     the thread it ran on: the reference any fan-out test can compare against."""
