@@ -199,6 +199,19 @@ def test_misspelled_hook_argument_is_an_error_naming_the_plugin():
     assert "'typo'" in message and "stpe" in message and "log_metrics" in message
 
 
+def test_misspelled_hook_name_is_warned_about():
+    class Typo:
+        def log_metric(self, metrics, step):
+            pass
+
+        def log_metrics_now(self):
+            pass
+
+    with pytest.warns(UserWarning, match="'log_metric' that is not a hook; did you mean "
+                      "'log_metrics'"):
+        FanOut([Typo()], summary=False).finalize()
+
+
 def test_backend_may_take_a_subset_of_arguments_and_defaults():
     class Partial:
         def __init__(self):

@@ -11,6 +11,7 @@ hangs is fenced off when the caller would otherwise wait on it for ``hang_timeou
 from __future__ import annotations
 
 import atexit
+import difflib
 import inspect
 import logging
 import math
@@ -130,6 +131,7 @@ class Outlet:
         self._warned_full = False
         for hook in self.hooks:
             setattr(self, hook, self._forwarder(hook))
+        _warn_near_misses(name, backend)
         self._thread = threading.Thread(target=self._work, name=f"fanlog-{name}", daemon=True)
         self._thread.start()
 
@@ -628,6 +630,19 @@ class _Release:
 
     def __call__(self) -> None:
         self.fn()
+
+
+def _warn_near_misses(name: str, backend: object) -> None:
+    """A method named almost like a hook (``log_metric``) is most likely a typo that would
+    silently never be called: say so once, when the backend is set up."""
+    for klass in type(backend).__mro__[:-1]:
+        for attr, value in vars(klass).items():
+            if attr.startswith("_") or attr in LOGGER_HOOKS or not callable(value):
+                continue
+            close = difflib.get_close_matches(attr, LOGGER_HOOKS, n=1, cutoff=0.85)
+            if close:
+                warnings.warn(f"fanlog: logger {name!r} has a method {attr!r} that is not a "
+                              f"hook; did you mean {close[0]!r}?", UserWarning, stacklevel=5)
 
 
 def _explain(exc: pluggy.PluginValidationError) -> str:
