@@ -38,9 +38,9 @@ def test_lines_for_every_hook(capsys):
 
 
 def test_stderr_and_prefix_through_the_fanout(capsys):
-    with FanOut([{"name": "console", "stream": "stderr", "prefix": "train/"}],
+    with FanOut([{"name": "console", "stream": "stderr", "prefix": "train"}],
                 summary=False) as run:
         run.log_metrics({"loss": 0.5}, step=1)
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert messages(captured.err) == ["step 1  train/loss: 0.5000", "run ended: success"]
+    assert messages(captured.err) == ["step 1  train-loss: 0.5000", "run ended: success"]

@@ -51,15 +51,15 @@ def test_values_read_back_exactly_including_nan_and_inf(tmp_path):
 
 
 def test_new_columns_keep_every_row(tmp_path):
-    backend = CSVLogger(save_dir=tmp_path, version=0, prefix="train/")
+    backend = CSVLogger(save_dir=tmp_path, version=0, prefix="train")
     backend.log_metrics({"a": 1.0}, step=0)
     backend.log_metrics({"a": 2.0, "b": 20.0}, step=1)
     backend.log_metrics({"c": 300.0}, step=2)
     backend.log_metrics({"a": 4.0}, step=3)
     backend.finalize("success")
     rows = read(backend.metrics_file)
-    assert list(rows[0]) == ["step", "train/a", "train/b", "train/c"]
-    assert [(r["step"], r["train/a"], r["train/b"], r["train/c"]) for r in rows] == [
+    assert list(rows[0]) == ["step", "train-a", "train-b", "train-c"]
+    assert [(r["step"], r["train-a"], r["train-b"], r["train-c"]) for r in rows] == [
         ("0", "1.0", "", ""), ("1", "2.0", "20.0", ""), ("2", "", "", "300.0"),
         ("3", "4.0", "", "")]
 

@@ -1,5 +1,5 @@
-"""The ``fanlog`` command: ``fanlog plugins`` lists installed backends, ``fanlog demo`` runs
-a small training loop through the fan-out."""
+"""The ``fanlog`` command: ``fanlog plugins`` lists installed backends, ``fanlog new-plugin``
+generates a backend project, ``fanlog demo`` runs a small training loop through the fan-out."""
 
 from __future__ import annotations
 
@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_plugins.add_argument("--json", action="store_true", help="machine-readable output")
     p_plugins.add_argument("--load", action="store_true",
                            help="import each backend to check it loads (slow: imports SDKs)")
+    p_new = sub.add_parser("new-plugin", help="generate a backend plugin project")
+    p_new.add_argument("name", help="the logger's name (lowercase, e.g. 'jsonl')")
+    p_new.add_argument("--dir", default=".", help="where to create fanlog-NAME/")
     p_demo = sub.add_parser("demo", help="train a small model with fan-out logging")
     add_cli_arguments(p_demo)
     p_demo.add_argument("--steps", type=int, default=200)
@@ -78,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(rows, indent=2))
             else:
                 _print_table(rows)
+            return 0
+        if args.command == "new-plugin":
+            from fanlog.template import new_plugin
+
+            root = new_plugin(args.name, args.dir)
+            print(f"created {root}\nnext: pip install -e {root} && pytest {root}/tests")
             return 0
         from fanlog.demo import run_demo
 

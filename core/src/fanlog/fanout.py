@@ -45,6 +45,8 @@ log = logging.getLogger("fanlog")
 OnError = Literal["continue", "raise_at_end", "raise"]
 FullPolicy = Literal["wait", "drop"]
 _STOP = object()
+#: matplotlib is not thread-safe: backends render a shared figure one at a time
+_FIGURE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -249,7 +251,11 @@ class Outlet:
                 continue
             self._busy_since = time.monotonic()
             try:
-                result = method(*args, **kwargs) if kwargs else method(*args)
+                if method.__name__ == "log_figure":
+                    with _FIGURE_LOCK:  # one figure object, several workers: matplotlib
+                        result = method(*args, **kwargs) if kwargs else method(*args)
+                else:
+                    result = method(*args, **kwargs) if kwargs else method(*args)
             except BaseException as exc:
                 stats.errors += 1
                 self._fence(exc)
@@ -348,6 +354,7 @@ class FanOut:
             hook: [n for n, o in self.outlets.items() if hook not in o.hooks]
             for hook in LOGGER_HOOKS if hook not in LIFECYCLE_LOGGER_HOOKS
         }
+        _install_exit_hooks()
         _open_runs.add(self)
 
     # -- introspection ---------------------------------------------------------------------
@@ -651,15 +658,33 @@ def _explain(exc: pluggy.PluginValidationError) -> str:
             f"{exc}")
 
 
-# Runs left open are finalized at exit: FAILED/INTERRUPTED if an exception escaped.
+# Runs left open are finalized at exit: FAILED/INTERRUPTED if an exception escaped. The
+# hooks are installed when the first FanOut is made, not at import.
 _open_runs: weakref.WeakSet[FanOut] = weakref.WeakSet()
 _last_exception: list[BaseException | None] = [None]
-_previous_excepthook = sys.excepthook
+_exit_hooks_installed = False
 
 
-def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
-    _last_exception[0] = exc
-    _previous_excepthook(exc_type, exc, tb)
+def _install_exit_hooks() -> None:
+    global _exit_hooks_installed
+    if _exit_hooks_installed:
+        return
+    _exit_hooks_installed = True
+    previous = sys.excepthook
+
+    def excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        _last_exception[0] = exc
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    # Finalize at threading shutdown, which comes before every atexit callback: SDKs tear
+    # down their own services at exit (wandb's), and the workers must still be able to
+    # deliver what is queued. concurrent.futures uses the same hook.
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(_finalize_open_runs)
+    else:  # pragma: no cover - CPython has it since 3.9
+        atexit.register(_finalize_open_runs)
 
 
 def _finalize_open_runs() -> None:
@@ -668,7 +693,3 @@ def _finalize_open_runs() -> None:
     status = Status.from_exception(_last_exception[0])
     for run in list(_open_runs):
         run.finalize(status, _raise=False)
-
-
-sys.excepthook = _excepthook
-atexit.register(_finalize_open_runs)

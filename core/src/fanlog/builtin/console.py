@@ -13,8 +13,9 @@ from fanlog.params import flatten
 class ConsoleLogger:
     """Print metrics, hyperparameters and text as timestamped lines.
 
-    ``stream`` is ``"stdout"`` or ``"stderr"``; ``precision`` is the number of significant
-    digits shown for floats; ``prefix`` is put before every metric name.
+    ``stream`` is ``"stdout"`` or ``"stderr"``; ``precision`` is the number of digits after
+    the point; ``prefix`` is joined before every metric name as ``prefix-name`` (Lightning's
+    way).
     """
 
     def __init__(self, stream: Literal["stdout", "stderr"] = "stdout", precision: int = 4,
@@ -27,6 +28,7 @@ class ConsoleLogger:
         self.precision = precision
         self.prefix = prefix
         self._finalized = False
+        self._trainer_lines = False
 
     @property
     def experiment(self) -> TextIO:
@@ -50,8 +52,17 @@ class ConsoleLogger:
             return f"{value:.{self.precision}f}"
         return f"{value:.{self.precision}e}"
 
+    def on_log_line(self, line: str) -> None:
+        """A line of the trainer's text log (a callback hook, on the training thread): from
+        the first one on, these lines stand in for this backend's own metric lines."""
+        self._trainer_lines = True
+        self._emit(line)
+
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        parts = "  ".join(f"{self.prefix}{k}: {self._number(v)}" for k, v in metrics.items())
+        if self._trainer_lines:
+            return
+        pre = f"{self.prefix}-" if self.prefix else ""
+        parts = "  ".join(f"{pre}{k}: {self._number(v)}" for k, v in metrics.items())
         self._emit(f"step {step}  {parts}")
 
     def log_hyperparams(self, params: dict[str, Any]) -> None:
@@ -60,7 +71,8 @@ class ConsoleLogger:
 
     def log_text(self, key: str, text: str, step: int | None) -> None:
         at = "" if step is None else f" (step {step})"
-        self._emit(f"{self.prefix}{key}{at}: {text}")
+        pre = f"{self.prefix}-" if self.prefix else ""
+        self._emit(f"{pre}{key}{at}: {text}")
 
     def log_artifact(self, path: str, name: str | None, metadata: dict[str, Any]) -> None:
         kind = metadata.get("kind", "artifact")

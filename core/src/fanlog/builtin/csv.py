@@ -25,7 +25,8 @@ class CSVLogger:
     """Lightning's CSVLogger layout: ``save_dir/name/version_N/metrics.csv``.
 
     ``version`` may be an int (``version_<n>``), a string (used as the folder name) or
-    None (the next free ``version_<n>``). ``prefix`` is put before every metric name.
+    None (the next free ``version_<n>``).
+    ``prefix`` is joined before every metric name as ``prefix-name`` (Lightning's way).
     """
 
     def __init__(self, save_dir: str | Path = "fanlog_logs", name: str = "fanlog",
@@ -83,7 +84,7 @@ class CSVLogger:
             return  # already in the file from before the restart
         if self._fd is None:
             self._open()
-        row = {f"{self.prefix}{k}": v for k, v in metrics.items()}
+        row = {f"{self.prefix}-{k}" if self.prefix else k: v for k, v in metrics.items()}
         new = [k for k in row if k not in self._columns]
         if new:
             self._add_columns(new)
