@@ -1,0 +1,314 @@
+"""The W&B backend: one wandb run, started lazily on the fan-out's worker thread.
+
+Steps: fanlog's global step is logged as a metric (``step_metric``) that every other key is
+plotted against (``define_metric``). ``run.log`` is never given ``step=``, so W&B's own
+``_step`` counter only ever increases: no point is rejected or silently dropped as "lower
+than the current step", whatever order the steps arrive in (validation at an earlier step,
+a resumed run).
+"""
+
+from __future__ import annotations
+
+# wandb's import loads concurrent.futures.thread, which can no longer be imported once the
+# interpreter is shutting down: loaded here (stdlib, 0.3 ms), a run that first starts while
+# the fan-out finalizes at exit (a short script that never called finalize) still starts.
+import concurrent.futures.thread  # noqa: F401
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+from fanlog.status import Status
+from fanlog_wandb import convert
+
+DEFAULT_SAVE_DIR = "fanlog_logs"
+DEFAULT_PROJECT = "fanlog"
+#: Status -> W&B exit code (non-zero marks the run failed; 255 is what wandb's own exit
+#: hook reports for KeyboardInterrupt).
+EXIT_CODES = {Status.SUCCESS: 0, Status.FAILED: 1, Status.INTERRUPTED: 255}
+_OWN_ARGUMENTS = {"dir": "save_dir", "mode": "offline"}
+
+
+class WandbLogger:
+    """Log a fanlog run to Weights & Biases, with the options of Lightning's WandbLogger.
+
+    ``log_model``: False (checkpoints are not uploaded), True (the checkpoints still on
+    disk are uploaded when the run ends successfully) or ``"all"`` (each checkpoint is
+    uploaded as it is saved). Other keyword arguments go to ``wandb.init`` (entity, group,
+    tags, notes, job_type, config, settings, reinit, resume, ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        save_dir: str | Path | None = None,
+        offline: bool = False,
+        id: str | None = None,
+        version: str | None = None,
+        anonymous: bool | None = None,
+        project: str | None = None,
+        log_model: bool | Literal["all"] = False,
+        prefix: str = "",
+        checkpoint_name: str | None = None,
+        step_metric: str = "trainer/global_step",
+        finish_timeout: float = 20.0,
+        **kwargs: Any,
+    ) -> None:
+        for option, value in (("name", name), ("id", id), ("version", version),
+                              ("project", project), ("checkpoint_name", checkpoint_name)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{option} must be a string or None, got {value!r}")
+        for option, value in (("prefix", prefix), ("step_metric", step_metric)):
+            if not isinstance(value, str):
+                raise TypeError(f"{option} must be a string, got {value!r}")
+        if not step_metric:
+            raise ValueError("step_metric must not be empty")
+        if not (isinstance(log_model, bool) or log_model == "all"):
+            raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
+        if id and version and id != version:
+            raise ValueError(f"id and version name the run id; got two: {id!r}, {version!r}")
+        if isinstance(finish_timeout, bool) or not isinstance(finish_timeout, int | float) \
+                or finish_timeout < 0:
+            raise ValueError(f"finish_timeout must be a number >= 0, got {finish_timeout!r}")
+        for key, ours in _OWN_ARGUMENTS.items():
+            if key in kwargs:
+                raise ValueError(f"pass {ours!r} instead of wandb.init's {key!r}")
+        self._name = name
+        self._save_dir = None if save_dir is None else str(save_dir)
+        self._offline = bool(offline)
+        self._id = id or version
+        self._anonymous = anonymous
+        self._project = project
+        self._log_model = log_model
+        self._prefix = prefix
+        self._checkpoint_name = checkpoint_name
+        self._step_metric = step_metric
+        self._finish_timeout = float(finish_timeout)
+        self._init_kwargs = kwargs
+        self._run: Any = None
+        self._owns_run = True
+        self._lock = threading.Lock()
+        self._resume = False
+        self._resume_step: int | None = None
+        self._step: int | None = None
+        self._checkpoints: dict[str, dict[str, Any]] = {}
+        self._watched: list[Any] = []
+        self._finalized = False
+
+    # -- the run ---------------------------------------------------------------------------
+    @property
+    def experiment(self) -> Any:
+        """The ``wandb.Run`` (started if needed). Call ``fan.flush()`` first when using it
+        from the training thread, so the worker is not using it at the same time."""
+        return self._ensure_run()
+
+    def _ensure_run(self) -> Any:
+        if self._run is None:
+            with self._lock:
+                if self._run is None:
+                    self._run = self._start()
+        return self._run
+
+    def _start(self) -> Any:
+        if self._finalized:
+            raise RuntimeError("this W&B run was finalized; create a new logger")
+        import wandb  # here, on the worker thread: importing wandb costs about a second
+
+        save_dir = self._save_dir or os.environ.get("WANDB_DIR") or DEFAULT_SAVE_DIR
+        os.makedirs(save_dir, exist_ok=True)
+        init: dict[str, Any] = {
+            "name": self._name,
+            "project": self._project or os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT,
+            "dir": save_dir,
+            "id": self._id,
+        }
+        if self._offline:
+            init["mode"] = "offline"
+        if self._anonymous:
+            init["anonymous"] = "allow"
+        if self._resume:
+            init["resume"] = "allow"
+        init.update(self._init_kwargs)
+        settings = init.get("settings")
+        if settings is None or isinstance(settings, dict):
+            # Bound the time run.finish() may spend uploading; the rest stays on disk for
+            # `wandb sync`.
+            init["settings"] = {"finish_timeout": self._finish_timeout, **(settings or {})}
+        previous = wandb.run
+        run = wandb.init(**init)
+        self._owns_run = run is not previous
+        if not self._owns_run:
+            warnings.warn("fanlog wandb: a W&B run is already active in this process; logging "
+                          "to it (it is not finished by fanlog). Pass reinit='create_new' for a "
+                          "separate run.", RuntimeWarning, stacklevel=2)
+        run.define_metric(self._step_metric)
+        run.define_metric("*", step_metric=self._step_metric, step_sync=True)
+        return run
+
+    def _accept(self, step: int | None) -> bool:
+        """False for a step already stored before a resume; otherwise note it as seen."""
+        if step is None:
+            return True
+        if self._resume_step is not None and step <= self._resume_step:
+            return False
+        self._step = step if self._step is None else max(self._step, step)
+        return True
+
+    def _key(self, key: str) -> str:
+        return f"{self._prefix}-{key}" if self._prefix else key
+
+    def _log(self, key: str, value: Any, step: int | None) -> None:
+        row = {self._key(key): value}
+        if step is not None:
+            row[self._step_metric] = step
+        self._run.log(row)  # no step=: W&B's step stays monotonic (see module docstring)
+
+    # -- logger hooks ----------------------------------------------------------------------
+    def log_hyperparams(self, params: dict[str, Any]) -> None:
+        self._ensure_run().config.update(params, allow_val_change=True)
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        run = self._ensure_run()
+        if not self._accept(step):
+            return
+        row: dict[str, Any] = {self._key(k): v for k, v in metrics.items()}
+        row[self._step_metric] = step
+        run.log(row)
+
+    def log_text(self, key: str, text: str, step: int | None) -> None:
+        import wandb
+
+        self._ensure_run()
+        if self._accept(step):
+            self._log(key, convert.text(wandb, text), step)
+
+    def log_image(self, key: str, image: Any, step: int | None, dataformats: str) -> None:
+        import wandb
+
+        self._ensure_run()
+        if self._accept(step):
+            self._log(key, convert.image(wandb, image, dataformats), step)
+
+    def log_histogram(self, key: str, values: Any, step: int | None, bins: int) -> None:
+        import wandb
+
+        self._ensure_run()
+        if self._accept(step):
+            self._log(key, convert.histogram(wandb, values, bins), step)
+
+    def log_audio(self, key: str, audio: Any, step: int | None, sample_rate: int) -> None:
+        import wandb
+
+        self._ensure_run()
+        if self._accept(step):
+            with convert.audio(wandb, audio, sample_rate) as clip:
+                self._log(key, clip, step)
+
+    def log_figure(self, key: str, figure: Any, step: int | None) -> None:
+        import wandb
+
+        self._ensure_run()
+        if self._accept(step):
+            self._log(key, wandb.Image(figure), step)
+
+    def log_artifact(self, path: str, name: str | None, metadata: dict[str, Any]) -> None:
+        """Checkpoints (``metadata["kind"] == "checkpoint"``) follow ``log_model``; any
+        other file or folder is stored at once, as an artifact of type ``kind``."""
+        run = self._ensure_run()
+        if metadata.get("kind") == "checkpoint":
+            if self._log_model == "all":
+                self._log_checkpoint(path, metadata)
+            elif self._log_model:
+                self._checkpoints.pop(path, None)  # keep the order in which they were saved
+                self._checkpoints[path] = metadata
+            return
+        target = Path(path)
+        self._store(run, target, convert.artifact_name(name or target.name),
+                    str(metadata.get("kind") or "file"), metadata, aliases=None)
+
+    def _log_checkpoint(self, path: str, metadata: dict[str, Any]) -> None:
+        name = self._checkpoint_name or f"model-{self._run.id}"
+        aliases = ["latest", "best"] if metadata.get("best") else ["latest"]
+        self._store(self._run, Path(path), convert.artifact_name(name), "model", metadata,
+                    aliases)
+
+    @staticmethod
+    def _store(run: Any, path: Path, name: str, kind: str, metadata: dict[str, Any],
+               aliases: list[str] | None) -> None:
+        import wandb
+
+        artifact = wandb.Artifact(name, type=kind, metadata=metadata)
+        if path.is_dir():
+            artifact.add_dir(str(path))
+        else:
+            artifact.add_file(str(path), name=path.name)
+        run.log_artifact(artifact, aliases=aliases)
+
+    def watch(self, model: Any, log: str | None, log_freq: int) -> None:
+        """wandb.watch: its hooks run in the model's forward/backward (the training thread)
+        and log to the global ``wandb.run``, merged into the next row the worker logs."""
+        import wandb
+
+        run = self._ensure_run()
+        if wandb.run is not run:
+            raise RuntimeError("wandb.watch logs to the global wandb.run, which is not this "
+                               "backend's run (was reinit='create_new' passed?)")
+        run.watch(model, log=log, log_freq=log_freq, idx=len(self._watched))
+        self._watched.append(model)
+
+    def finalize(self, status: Status) -> None:
+        """Upload pending checkpoints (success only), unhook watched models, finish the run
+        with W&B's exit code, and stop wandb's service process when no run is left."""
+        if self._finalized:
+            return
+        self._finalized = True
+        run = self._run
+        if run is None:
+            return
+        status = Status(status)
+        try:
+            if status is Status.SUCCESS:
+                for path, metadata in self._checkpoints.items():
+                    if os.path.exists(path):
+                        self._log_checkpoint(path, metadata)
+        finally:
+            for model in self._watched:
+                run.unwatch(model)
+            if self._owns_run:
+                run.finish(exit_code=EXIT_CODES[status])
+                _teardown_if_idle()
+
+    # -- resume ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The run id and the last step stored (None before anything was logged)."""
+        run_id = self._run.id if self._run is not None else self._id
+        return {"id": run_id, "step": self._step}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue run ``state["id"]`` (``resume="allow"``); steps up to ``state["step"]``
+        are not stored again."""
+        if self._run is not None:
+            raise RuntimeError("load_state_dict must come before anything is logged")
+        run_id, step = state.get("id"), state.get("step")
+        if run_id is not None:
+            if not isinstance(run_id, str):
+                raise TypeError(f"state['id'] must be a string, got {run_id!r}")
+            self._id, self._resume = run_id, True
+        if step is not None:
+            self._resume_step = self._step = int(step)
+
+
+def _teardown_if_idle() -> None:
+    """Stop wandb's service process (wandb-core) unless another run in this process still
+    uses it; otherwise it would live until the interpreter exits."""
+    import wandb
+    from wandb.sdk import wandb_setup
+
+    if wandb_setup.singleton().most_recent_active_run is not None:
+        return
+    try:
+        wandb.teardown()
+    except SystemExit as exc:  # wandb exits when its service reports an error
+        raise RuntimeError(f"wandb service ended with exit code {exc.code}") from None
