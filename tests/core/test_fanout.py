@@ -231,6 +231,29 @@ def test_backend_may_take_a_subset_of_arguments_and_defaults():
     assert p.got == [(7, {"a": 1.0}, "kept"), "hello"]
 
 
+def test_sync_hooks_respect_subset_signatures():
+    class Small:
+        def __init__(self):
+            self.seen = []
+
+        def log_graph(self, model):
+            self.seen.append(model)
+
+        def state_dict(self):
+            return {"step": 1}
+
+        def load_state_dict(self, state):
+            self.seen.append(state)
+
+    small = Small()
+    run = make(small)
+    run.log_graph("model", "input")
+    run.load_state_dict({"small": {"step": 1}})
+    assert run.state_dict() == {"small": {"step": 1}}
+    run.finalize()
+    assert small.seen == ["model", {"step": 1}]
+
+
 def test_values_reach_workers_as_plain_numbers_and_cpu_arrays():
     rec = RecordingLogger()
     run = make(rec)

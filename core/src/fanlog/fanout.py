@@ -131,6 +131,7 @@ class Outlet:
         self._busy_since: float | None = None
         self._fenced = False
         self._warned_full = False
+        self._argnames: dict[str, list[str]] = {}
         for hook in self.hooks:
             setattr(self, hook, self._forwarder(hook))
         _warn_near_misses(name, backend)
@@ -157,6 +158,7 @@ class Outlet:
             names = [p.name for p in params
                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                      and (p.name in spec_args or p.default is p.empty)]
+        self._argnames[hook] = names
         positional = [p.name for p in params] == names and all(
             p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
         # pluggy reads argument names from the function's code object, so the forwarder is
@@ -213,9 +215,11 @@ class Outlet:
         return True
 
     def call(self, hook: str, kwargs: dict[str, Any], timeout: float | None) -> Any:
-        """Deliver one hook on the worker and wait for its result (synchronous hooks)."""
+        """Deliver one hook on the worker and wait for its result (synchronous hooks); the
+        backend gets the arguments it takes, as with queued hooks."""
         done: Future = Future()
-        self.submit(getattr(self.backend, hook), (), kwargs, done)
+        names = self._argnames[hook]
+        self.submit(getattr(self.backend, hook), (), {k: kwargs[k] for k in names}, done)
         return done.result(timeout)
 
     def barrier(self, timeout: float | None) -> bool:
@@ -595,8 +599,9 @@ def scalars(metrics: Mapping[str, Any], nonfinite_seen: set[str] | None = None) 
         for name, number in out.items():
             if not math.isfinite(number) and name not in nonfinite_seen:
                 nonfinite_seen.add(name)
-                warnings.warn(f"fanlog: metric {name!r} is {number}; it is logged as such "
-                              "(warned once per name)", RuntimeWarning, stacklevel=3)
+                warnings.warn(f"fanlog: metric {name!r} is {number}; it is sent to the "
+                              "backends as such (warned once per name)", RuntimeWarning,
+                              stacklevel=3)
     return out
 
 

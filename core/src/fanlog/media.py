@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import math
+import wave
 from typing import Any
 
 import numpy as np
@@ -68,3 +70,19 @@ def _grid(batch: np.ndarray, pad: int = 2) -> np.ndarray:
         r, col = divmod(i, cols)
         grid[r * (h + pad): r * (h + pad) + h, col * (w + pad): col * (w + pad) + w] = batch[i]
     return grid
+
+
+def to_wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
+    """A 16-bit PCM WAV file of ``audio`` (-1..1, shape (samples,) or (channels, samples)),
+    made with the standard library, for backends whose SDK wants a file."""
+    data = np.asarray(audio, dtype=np.float64)
+    if data.ndim == 1:
+        data = data[None, :]
+    pcm = np.round(np.clip(np.nan_to_num(data), -1.0, 1.0) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(data.shape[0])
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(np.ascontiguousarray(pcm.T).tobytes())  # frames interleave channels
+    return buffer.getvalue()

@@ -25,6 +25,7 @@ Checks for hooks the backend does not implement are skipped with a printed reaso
 
 from __future__ import annotations
 
+import inspect
 import math
 import pickle
 from dataclasses import dataclass, field
@@ -57,6 +58,34 @@ class Readback:
     artifacts: list[str] = field(default_factory=list)
     #: the final status as stored ("success", "failed", "interrupted"); None if not kept
     status: str | None = None
+
+
+class HookCaller:
+    """Call a backend's hooks with the spec's full arguments, passing each method only the
+    arguments it declares, as the fan-out does (a backend may take a subset)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def __getattr__(self, hook: str) -> Any:
+        from fanlog.hookspecs import LoggerSpec
+
+        method = getattr(self.backend, hook)
+        spec_args = list(inspect.signature(getattr(LoggerSpec, hook)).parameters)[1:]
+        params = inspect.signature(method).parameters
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        names = [n for n in spec_args if takes_all or n in params]
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            given = dict(zip(spec_args, args, strict=False)) | kwargs
+            return method(**{n: given[n] for n in names})
+
+        return call
+
+
+def direct(backend: Any) -> HookCaller:
+    """``direct(backend).log_metrics(metrics, step)``: call a hook on this thread."""
+    return HookCaller(backend)
 
 
 class BackendConformance:
@@ -117,11 +146,11 @@ class BackendConformance:
             values = {"loss": 1.0 / (step + 1), "acc": step / 60, "lr": 1e-3 * 0.9 ** step}
             if step % 2:
                 values.pop("acc")  # not every metric at every step
-            backend.log_metrics(values, step)
+            direct(backend).log_metrics(values, step)
             for k, v in values.items():
                 expected[k].append((step, v))
-        backend.log_metrics({"edge": 0.1}, 1000)
-        backend.finalize(Status.SUCCESS)
+        direct(backend).log_metrics({"edge": 0.1}, 1000)
+        direct(backend).finalize(Status.SUCCESS)
         read = read_back(backend)
         self.assert_metrics(read, {**expected, "edge": [(1000, 0.1)]})
 
@@ -146,8 +175,8 @@ class BackendConformance:
         backend = make_backend()
         params = {"lr": 0.001, "epochs": 10, "amp": True, "name": "resnet", "none": None,
                   "optimizer": {"name": "adam", "betas": [0.9, 0.999]}}
-        backend.log_hyperparams(params)
-        backend.finalize(Status.SUCCESS)
+        direct(backend).log_hyperparams(params)
+        direct(backend).finalize(Status.SUCCESS)
         read = read_back(backend)
         assert read.params is not None, "read_back returned no params for a log_hyperparams"
         flat = {"lr": 0.001, "epochs": 10, "amp": True, "name": "resnet",
@@ -167,8 +196,8 @@ class BackendConformance:
         for hook, kwargs in (("log_hyperparams", {"params": {"lr": 0.1}}),
                              ("log_metrics", {"metrics": {"x": 1.0}, "step": 0})):
             if hook in self._hooks(make_backend):
-                getattr(backend, hook)(**kwargs)
-        backend.finalize(Status.SUCCESS)
+                getattr(direct(backend), hook)(**kwargs)
+        direct(backend).finalize(Status.SUCCESS)
         read_back(backend)
         root = (tmp_path / self.output_subdir).resolve()
         for secret in self.secret_options.values():
@@ -180,9 +209,9 @@ class BackendConformance:
     def test_text(self, make_backend, read_back):
         self._need(make_backend, "log_text")
         backend = make_backend()
-        backend.log_text("samples/pred", "the cat sat", 3)
-        backend.log_text("samples/pred", "on the mat ✓", 7)
-        backend.finalize(Status.SUCCESS)
+        direct(backend).log_text("samples/pred", "the cat sat", 3)
+        direct(backend).log_text("samples/pred", "on the mat ✓", 7)
+        direct(backend).finalize(Status.SUCCESS)
         texts = read_back(backend).texts.get("samples/pred")
         assert texts == [(3, "the cat sat"), (7, "on the mat ✓")], texts
 
@@ -192,10 +221,11 @@ class BackendConformance:
         self._need(make_backend, "log_image")
         backend = make_backend()
         rng = np.random.default_rng(0)
-        backend.log_image("img/float_chw", rng.random((3, 8, 12), dtype=np.float32), 1, "CHW")
-        backend.log_image("img/uint8_hwc", rng.integers(0, 255, (8, 12, 3), dtype=np.uint8), 2,
-                          "HWC")
-        backend.finalize(Status.SUCCESS)
+        call = direct(backend)
+        call.log_image("img/float_chw", rng.random((3, 8, 12), dtype=np.float32), 1, "CHW")
+        call.log_image("img/uint8_hwc", rng.integers(0, 255, (8, 12, 3), dtype=np.uint8), 2,
+                       "HWC")
+        direct(backend).finalize(Status.SUCCESS)
         images = read_back(backend).images
         for key, step in (("img/float_chw", 1), ("img/uint8_hwc", 2)):
             assert images.get(key) == [(step, (8, 12))], f"{key}: {images.get(key)}"
@@ -205,8 +235,8 @@ class BackendConformance:
 
         self._need(make_backend, "log_histogram")
         backend = make_backend()
-        backend.log_histogram("weights", np.linspace(-1, 1, 1000), 5, 32)
-        backend.finalize(Status.SUCCESS)
+        direct(backend).log_histogram("weights", np.linspace(-1, 1, 1000), 5, 32)
+        direct(backend).finalize(Status.SUCCESS)
         assert read_back(backend).histograms.get("weights") == [5]
 
     def test_audio(self, make_backend, read_back):
@@ -215,8 +245,8 @@ class BackendConformance:
         self._need(make_backend, "log_audio")
         backend = make_backend()
         clip = np.sin(np.linspace(0, 440 * 2 * np.pi, 8000)).astype(np.float32) * 0.5
-        backend.log_audio("tone", clip, 4, 8000)
-        backend.finalize(Status.SUCCESS)
+        direct(backend).log_audio("tone", clip, 4, 8000)
+        direct(backend).finalize(Status.SUCCESS)
         assert read_back(backend).audio.get("tone") == [4]
 
     def test_figure(self, make_backend, read_back):
@@ -225,9 +255,9 @@ class BackendConformance:
         backend = make_backend()
         fig, ax = plt.subplots()
         ax.plot([1, 2, 3])
-        backend.log_figure("curve", fig, 2)
+        direct(backend).log_figure("curve", fig, 2)
         plt.close(fig)
-        backend.finalize(Status.SUCCESS)
+        direct(backend).finalize(Status.SUCCESS)
         assert read_back(backend).figures.get("curve") == [2]
 
     def test_artifact(self, make_backend, read_back, tmp_path):
@@ -236,8 +266,8 @@ class BackendConformance:
         path = tmp_path / "kit-artifacts" / "model.ckpt"
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"weights" * 100)
-        backend.log_artifact(str(path), "model.ckpt", {"kind": "checkpoint", "step": 10})
-        backend.finalize(Status.SUCCESS)
+        direct(backend).log_artifact(str(path), "model.ckpt", {"kind": "checkpoint", "step": 10})
+        direct(backend).finalize(Status.SUCCESS)
         artifacts = read_back(backend).artifacts
         assert any(Path(a).name == "model.ckpt" for a in artifacts), artifacts
 
@@ -271,13 +301,13 @@ class BackendConformance:
         backend = make_backend()
         hooks = self._hooks(make_backend)
         if "log_metrics" in hooks:
-            backend.log_metrics({"x": 1.0}, 0)
+            direct(backend).log_metrics({"x": 1.0}, 0)
         for _ in range(2):
             if "save" in hooks:
-                backend.save()
+                direct(backend).save()
         if "finalize" in hooks:
-            backend.finalize(Status.SUCCESS)
-            backend.finalize(Status.SUCCESS)
+            direct(backend).finalize(Status.SUCCESS)
+            direct(backend).finalize(Status.SUCCESS)
         read = read_back(backend)
         if "log_metrics" in hooks:
             self.assert_metrics(read, {"x": [(0, 1.0)]})
@@ -287,8 +317,8 @@ class BackendConformance:
         self._need(make_backend, "finalize")
         backend = make_backend()
         if "log_metrics" in self._hooks(make_backend):
-            backend.log_metrics({"x": 1.0}, 0)
-        backend.finalize(status)
+            direct(backend).log_metrics({"x": 1.0}, 0)
+        direct(backend).finalize(status)
         read = read_back(backend)
         if self.records_status:
             assert read.status == status.value, f"stored status {read.status!r} != {status.value}"
@@ -297,16 +327,16 @@ class BackendConformance:
         self._need(make_backend, "state_dict", "load_state_dict", "log_metrics")
         first = make_backend()
         for step in range(10):
-            first.log_metrics({"loss": float(step)}, step)
-        state = first.state_dict()
+            direct(first).log_metrics({"loss": float(step)}, step)
+        state = direct(first).state_dict()
         assert state.get("step") == 9, f"state_dict()['step'] should be the last step: {state}"
         state = pickle.loads(pickle.dumps(state))  # it travels inside checkpoints
-        first.finalize(Status.INTERRUPTED)
+        direct(first).finalize(Status.INTERRUPTED)
         second = make_backend()
-        second.load_state_dict(state)
+        direct(second).load_state_dict(state)
         for step in range(8, 15):  # the restarted loop repeats the last steps
-            second.log_metrics({"loss": float(step) + 0.5 * (step > 9)}, step)
-        second.finalize(Status.SUCCESS)
+            direct(second).log_metrics({"loss": float(step) + 0.5 * (step > 9)}, step)
+        direct(second).finalize(Status.SUCCESS)
         read = read_back(second)
         want = [(s, float(s)) for s in range(10)] + [(s, s + 0.5) for s in range(10, 15)]
         self.assert_metrics(read, {"loss": want})

@@ -1,0 +1,218 @@
+"""``comet``: a Comet experiment, online or as an offline archive (``<key>.zip``).
+
+comet_ml is imported and the experiment started at the first hook that needs it, on the
+backend's worker thread (the import alone costs seconds). The fan-out calls every hook from
+that one thread, which is how comet_ml is meant to be used: an experiment keeps per-thread
+state (its context) and hands what it records to its own streamer thread through a queue.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fanlog.media import to_hwc_uint8, to_wav_bytes
+from fanlog.status import Status
+from fanlog_comet._sdk import start_experiment
+
+_KEY = re.compile(r"[A-Za-z0-9]{32,50}")
+#: ``log_artifact`` metadata kinds that go to Comet's model registry tab (``log_model``).
+_MODEL_KINDS = frozenset({"checkpoint", "model"})
+
+
+class CometLogger:
+    """Log to Comet. Options follow Lightning's CometLogger.
+
+    ``experiment_key`` continues that existing experiment (``ExistingExperiment``, or
+    ``ExistingOfflineExperiment`` offline). ``offline`` writes ``<offline_directory>/<key>.zip``
+    (default ``<save_dir>/comet``) for ``comet upload``. ``prefix`` is put before every metric
+    name. Other keyword options go to the comet_ml experiment (e.g. ``log_env_details=True``,
+    which this backend turns off by default, see README).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        workspace: str | None = None,
+        project_name: str | None = None,
+        experiment_name: str | None = None,
+        experiment_key: str | None = None,
+        offline: bool = False,
+        offline_directory: str | Path | None = None,
+        save_dir: str | Path | None = None,
+        prefix: str = "",
+        **experiment_options: Any,
+    ) -> None:
+        for option, value in (("api_key", api_key), ("workspace", workspace),
+                              ("project_name", project_name),
+                              ("experiment_name", experiment_name)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise TypeError(f"{option} must be a non-empty string or None")
+        if experiment_key is not None:
+            _check_key(experiment_key)
+        if not isinstance(offline, bool):
+            raise TypeError(f"offline must be True or False, got {offline!r}")
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a string, got {prefix!r}")
+        self._api_key = api_key  # given to comet_ml only: never in repr, state or logs
+        self.workspace = workspace
+        self.project_name = project_name
+        self.experiment_name = experiment_name
+        self.offline = offline
+        self.offline_directory = Path(
+            offline_directory if offline_directory is not None
+            else Path(save_dir if save_dir is not None else "fanlog_logs", "comet"))
+        self.prefix = prefix
+        self.experiment_options = experiment_options
+        self._experiment_key = experiment_key
+        self._experiment: Any = None
+        self._start_lock = threading.Lock()
+        self._ended = False
+        self._last_step: int | None = None
+        self._resume_step: int | None = None
+
+    def __repr__(self) -> str:
+        where = f"offline_directory={str(self.offline_directory)!r}" if self.offline else "online"
+        return (f"CometLogger({where}, workspace={self.workspace!r}, "
+                f"project_name={self.project_name!r})")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable before the run starts (DDP spawn and checkpoints pickle backends)."""
+        state = self.__dict__.copy()
+        del state["_start_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._start_lock = threading.Lock()
+
+    @property
+    def experiment(self) -> Any:
+        """The comet_ml experiment, started if need be. The fan-out uses it from the
+        backend's worker thread: call ``fan.flush()`` before using it from another."""
+        if self._experiment is None:
+            with self._start_lock:
+                if self._experiment is None:
+                    self._experiment = self._start()
+        return self._experiment
+
+    def _start(self) -> Any:
+        exp = start_experiment(
+            api_key=self._api_key, workspace=self.workspace, project_name=self.project_name,
+            experiment_key=self._experiment_key, offline=self.offline,
+            offline_directory=self.offline_directory, options=self.experiment_options)
+        if self.experiment_name is not None:
+            exp.set_name(self.experiment_name)
+        return exp
+
+    # -- data ------------------------------------------------------------------------------
+    def log_hyperparams(self, params: dict[str, Any]) -> None:
+        # Comet stores nested parameters itself ("opt|lr", shown nested in its UI).
+        self.experiment.log_parameters(params)
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        if self._resume_step is not None and step <= self._resume_step:
+            return  # stored before the restart
+        if self.prefix:
+            metrics = {f"{self.prefix}{name}": value for name, value in metrics.items()}
+        self.experiment.log_metrics(metrics, step=step)
+        self._last_step = step if self._last_step is None else max(self._last_step, step)
+
+    def log_text(self, key: str, text: str, step: int | None) -> None:
+        # Comet's text samples have no name: the key goes into the sample's metadata.
+        self.experiment.log_text(text, step=self._step(step), metadata={"key": key})
+
+    def log_image(self, key: str, image: np.ndarray, step: int | None, dataformats: str) -> None:
+        from PIL import Image
+
+        pixels = to_hwc_uint8(image, dataformats)
+        # A PIL image is stored as it is; a numpy array Comet would stretch from its own
+        # min..max to 0..255 (unless given image_minmax) and first try to stat as a path.
+        picture = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
+        self.experiment.log_image(picture, name=key, step=self._step(step))
+
+    def log_histogram(self, key: str, values: np.ndarray, step: int | None, bins: int) -> None:
+        # Comet bins on its own fixed logarithmic scale (a "3D histogram"), so ``bins`` cannot
+        # be honoured; the counts are exact. Comet needs a step here.
+        step = self._step(step)
+        self.experiment.log_histogram_3d(values, name=key, step=0 if step is None else step)
+
+    def log_audio(self, key: str, audio: np.ndarray, step: int | None, sample_rate: int) -> None:
+        with tempfile.TemporaryDirectory(prefix="fanlog-comet-") as tmp:
+            path = Path(tmp, "clip.wav")
+            path.write_bytes(to_wav_bytes(audio, sample_rate))
+            # comet_ml copies the file before returning.
+            self.experiment.log_audio(str(path), sample_rate=sample_rate, file_name=f"{key}.wav",
+                                      step=self._step(step), metadata={"sample_rate": sample_rate})
+
+    def log_figure(self, key: str, figure: Any, step: int | None) -> None:
+        self.experiment.log_figure(figure_name=key, figure=figure, step=self._step(step))
+
+    def log_graph(self, model: Any, example_input: Any) -> None:
+        # Comet's graph is the module's text form: no tracing, so no use for the input.
+        self.experiment.set_model_graph(model)
+
+    def log_artifact(self, path: str, name: str | None, metadata: dict[str, Any]) -> None:
+        source = Path(path)
+        name = name or source.name
+        step = metadata.get("step")
+        step = step if isinstance(step, int) and not isinstance(step, bool) else None
+        exp = self.experiment
+        if metadata.get("kind") in _MODEL_KINDS:
+            exp.log_model(name, str(source), metadata=metadata)
+        elif source.is_dir():
+            for file in sorted(f for f in source.rglob("*") if f.is_file()):
+                exp.log_asset(str(file), file_name=f"{name}/{file.relative_to(source).as_posix()}",
+                              step=step, metadata=metadata)
+        else:
+            exp.log_asset(str(source), file_name=name, step=step, metadata=metadata)
+
+    def _step(self, step: int | None) -> int | None:
+        """No step given: the last metrics step. (Comet would use its "current step", which
+        every record with an explicit step moves, back or forth.)"""
+        return self._last_step if step is None else step
+
+    # -- run control -----------------------------------------------------------------------
+    def save(self) -> None:
+        # Online this waits for what was sent; offline Comet writes its archive at the end.
+        if self._experiment is not None and not self._ended:
+            self._experiment.flush()
+
+    def finalize(self, status: Status) -> None:
+        """End the experiment. Comet knows finished and crashed: a failed or interrupted
+        run is reported crashed the way comet_ml's own exception hook does it, and the
+        status is also kept as the experiment's "status" other value."""
+        if self._experiment is None or self._ended:
+            return
+        self._ended = True
+        status = Status(status)
+        exp = self._experiment
+        exp.log_other("status", status.value)
+        if status is not Status.SUCCESS:
+            exp._report_experiment_error(f"fanlog: run {status.value}", has_crashed=True)
+        exp.end()  # offline: ~1 s (the writer thread's poll) plus zipping
+
+    def state_dict(self) -> dict[str, Any]:
+        key = self._experiment_key if self._experiment is None else self._experiment.get_key()
+        if key is None:
+            key = self.experiment.get_key()
+        return {"experiment_key": key, "offline": self.offline, "step": self._last_step}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self._experiment is not None:
+            raise RuntimeError("load_state_dict must come before anything is logged")
+        self._experiment_key = _check_key(state["experiment_key"])
+        self._resume_step = self._last_step = state.get("step")
+
+
+def _check_key(key: Any) -> str:
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise ValueError(
+            f"experiment_key must be 32 to 50 letters and digits (a Comet experiment key), "
+            f"got {key!r}")
+    return key
