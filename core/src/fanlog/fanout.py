@@ -113,6 +113,7 @@ class Outlet:
         full_policy: FullPolicy = "wait",
         hang_timeout: float = 60.0,
         on_failure: Callable[[Outlet], None] | None = None,
+        linger: float = 0.005,
     ) -> None:
         if full_policy not in ("wait", "drop"):
             raise ValueError(f"full_policy must be 'wait' or 'drop', got {full_policy!r}")
@@ -123,6 +124,7 @@ class Outlet:
         self.queue_size = queue_size
         self.full_policy = full_policy
         self.hang_timeout = hang_timeout
+        self.linger = linger
         self.stats = OutletStats()
         self.error: BaseException | None = None
         self.hooks = capabilities_of(backend)
@@ -236,41 +238,50 @@ class Outlet:
 
     # -- the worker's side -------------------------------------------------------------------
     def _work(self) -> None:
-        get, stats = self._queue.get, self.stats
+        """Deliver queued calls in order. After the queue runs dry the worker lingers a few
+        milliseconds before it waits again, so calls arriving at every training step are
+        handled in bursts: the training thread does not wake this thread once per call."""
+        get, empty = self._queue.get, self._queue.empty
         while True:
             item = get()
             if item is _STOP:
                 return
-            method, args, kwargs, done = item
-            if method is None:  # a barrier
-                done.set_result(None)
-                continue
-            if type(method) is _Release:
-                method()
-                continue
-            if self._fenced and getattr(method, "__name__", "") != "finalize":
-                stats.dropped += 1
-                if done is not None:
-                    done.set_exception(BackendError({self.name: self.error}))
-                continue
-            self._busy_since = time.monotonic()
-            try:
-                if method.__name__ == "log_figure":
-                    with _FIGURE_LOCK:  # one figure object, several workers: matplotlib
-                        result = method(*args, **kwargs) if kwargs else method(*args)
-                else:
+            self._handle(*item)
+            if self.linger and empty():
+                time.sleep(self.linger)
+
+    def _handle(self, method: Any, args: tuple, kwargs: dict | None,
+                done: Future | None) -> None:
+        stats = self.stats
+        if method is None:  # a barrier
+            done.set_result(None)
+            return
+        if type(method) is _Release:
+            method()
+            return
+        if self._fenced and getattr(method, "__name__", "") != "finalize":
+            stats.dropped += 1
+            if done is not None:
+                done.set_exception(BackendError({self.name: self.error}))
+            return
+        self._busy_since = time.monotonic()
+        try:
+            if method.__name__ == "log_figure":
+                with _FIGURE_LOCK:  # one figure object, several workers: matplotlib
                     result = method(*args, **kwargs) if kwargs else method(*args)
-            except BaseException as exc:
-                stats.errors += 1
-                self._fence(exc)
-                if done is not None:
-                    done.set_exception(exc)
             else:
-                stats.delivered += 1
-                if done is not None:
-                    done.set_result(result)
-            finally:
-                self._busy_since = None
+                result = method(*args, **kwargs) if kwargs else method(*args)
+        except BaseException as exc:  # fence every failure, report it once
+            stats.errors += 1
+            self._fence(exc)
+            if done is not None:
+                done.set_exception(exc)
+        else:
+            stats.delivered += 1
+            if done is not None:
+                done.set_result(result)
+        finally:
+            self._busy_since = None
 
     def _fence(self, exc: BaseException, state: str = "failed") -> None:
         if self._fenced:
@@ -319,6 +330,7 @@ class FanOut:
         full_policy: FullPolicy = "wait",
         hang_timeout: float = 60.0,
         finalize_timeout: float = 30.0,
+        linger: float = 0.005,
         strict: bool = False,
         summary: bool = True,
         cli_args: Iterable[str] | None = None,
@@ -345,7 +357,7 @@ class FanOut:
         self.outlets: dict[str, Outlet] = {}
         for name, backend in backends.items():
             self.outlets[name] = Outlet(name, backend, queue_size, full_policy, hang_timeout,
-                                        on_failure=self._note_failure)
+                                        on_failure=self._note_failure, linger=linger)
         try:
             # pluggy calls the last registered first: register in reverse to keep config order.
             for outlet in reversed(list(self.outlets.values())):

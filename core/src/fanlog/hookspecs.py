@@ -211,6 +211,12 @@ class CallbackSpec:
     def on_exception(self, trainer: Any, module: Any, exception: BaseException) -> None:
         """Training is ending because of ``exception`` (KeyboardInterrupt included)."""
 
+    @hookspec
+    def on_log_line(self, trainer: Any, module: Any, line: str) -> None:
+        """The trainer wrote ``line`` to its text log (MMEngine-style iteration and epoch
+        lines, also in ``run.log``). Backends that implement it are registered as
+        callbacks too: the console prints these lines instead of its own metric lines."""
+
 
 #: Logger hooks the fan-out delivers synchronously (the caller waits for each backend).
 SYNC_HOOKS = frozenset({"log_graph", "watch", "state_dict", "load_state_dict"})

@@ -13,12 +13,14 @@ import json
 import math
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
 from fanlog.params import to_plain
 
 _VERSION = re.compile(r"version_(\d+)$")
+_CLAIM = threading.Lock()  # module level: CSVLogger instances stay picklable
 
 
 class CSVLogger:
@@ -48,7 +50,9 @@ class CSVLogger:
     def version(self) -> int | str:
         """The version, choosing (and claiming) the next free one on first use."""
         if self._version is None:
-            self._version = self._claim_next_version()
+            with _CLAIM:  # the training thread (.log_dir) and the worker may both ask
+                if self._version is None:
+                    self._version = self._claim_next_version()
         return self._version
 
     @property

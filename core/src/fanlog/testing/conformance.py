@@ -97,6 +97,9 @@ class BackendConformance:
     rel_tolerance: ClassVar[float] = 0.0
     #: the store keeps parameter values as strings (MLflow): compare str(value)
     params_as_strings: ClassVar[bool] = False
+    #: the store keeps every number as a float (TensorBoard's HParams plugin): an int
+    #: parameter comes back as the equal float
+    params_numbers_as_float: ClassVar[bool] = False
     #: options holding credentials: the kit passes them and checks no file contains them
     secret_options: ClassVar[dict[str, str]] = {}
     #: where the backend writes, relative to the test's tmp_path (searched for secrets)
@@ -186,6 +189,8 @@ class BackendConformance:
             got = read.params[key]
             if self.params_as_strings:
                 assert str(got) == str(want), f"{key}: {got!r} != {want!r}"
+            elif self.params_numbers_as_float and type(want) is int:
+                assert got == want and type(got) is float, f"{key}: {got!r} != {want!r}"
             else:
                 assert got == want and type(got) is type(want), f"{key}: {got!r} != {want!r}"
 
@@ -369,7 +374,7 @@ class BackendConformance:
     def test_leaves_process_state_alone(self, make_backend, read_back):
         """A backend (or its SDK) must not take over what belongs to the program: Ctrl-C and
         SIGTERM handling (the fan-out's interrupted status depends on it), the exception
-        hook, the standard streams, the working directory."""
+        hook, ``sys.exit``, the standard streams, the working directory."""
         import signal
         import sys
 
@@ -378,13 +383,13 @@ class BackendConformance:
         backend = make_backend()
         fan = self._fan(backend)  # backends start lazily: the SDK has not run yet
         before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM),
-                  sys.excepthook, sys.stdout, sys.stderr, Path.cwd())
+                  sys.excepthook, sys.exit, sys.stdout, sys.stderr, Path.cwd())
         fake_training_run(fan, steps=10)
         summary = fan.finalize()
         after = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM),
-                 sys.excepthook, sys.stdout, sys.stderr, Path.cwd())
-        names = ("SIGINT handler", "SIGTERM handler", "sys.excepthook", "sys.stdout",
-                 "sys.stderr", "working directory")
+                 sys.excepthook, sys.exit, sys.stdout, sys.stderr, Path.cwd())
+        names = ("SIGINT handler", "SIGTERM handler", "sys.excepthook", "sys.exit",
+                 "sys.stdout", "sys.stderr", "working directory")
         changed = [n for n, b, a in zip(names, before, after, strict=True) if b != a]
         assert not changed, f"the backend changed the process's {', '.join(changed)}"
         stats = next(iter(summary.backends.values()))

@@ -91,6 +91,18 @@ class TensorBoardLogger:
         self._purge_step: int | None = None
         self._warned_nonfinite: set[str] = set()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (DDP spawn, checkpoints): the lock and the open writer stay behind; a
+        copy opens its own writer when it first logs."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_writer"] = state["_writer_pid"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # -- where (Lightning's properties) -----------------------------------------------------
     @property
     def save_dir(self) -> str:

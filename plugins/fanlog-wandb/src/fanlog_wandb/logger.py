@@ -14,8 +14,10 @@ from __future__ import annotations
 # the fan-out finalizes at exit (a short script that never called finalize) still starts.
 import concurrent.futures.thread  # noqa: F401
 import os
+import sys
 import threading
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +30,12 @@ DEFAULT_PROJECT = "fanlog"
 #: hook reports for KeyboardInterrupt).
 EXIT_CODES = {Status.SUCCESS: 0, Status.FAILED: 1, Status.INTERRUPTED: 255}
 _OWN_ARGUMENTS = {"dir": "save_dir", "mode": "offline"}
+#: wandb.init and the service's teardown, one at a time across this process's loggers: two
+#: workers starting together both took the other's run for their own (finishing it twice),
+#: and a teardown between another logger's start and its run's registration killed it.
+_SDK_LOCK = threading.Lock()
+#: the runs fanlog's loggers started (any other active run is the user's own)
+_OUR_RUNS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class WandbLogger:
@@ -97,6 +105,18 @@ class WandbLogger:
         self._watched: list[Any] = []
         self._finalized = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (DDP spawn, checkpoints): the lock, the run and the watched models stay
+        behind; a copy starts a run of its own when it first logs."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state.update(_run=None, _watched=[])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # -- the run ---------------------------------------------------------------------------
     @property
     def experiment(self) -> Any:
@@ -114,6 +134,10 @@ class WandbLogger:
     def _start(self) -> Any:
         if self._finalized:
             raise RuntimeError("this W&B run was finalized; create a new logger")
+        # wandb imports PIL.Image as a LazyModule placed in sys.modules, which another thread
+        # importing it meanwhile (the training thread's `import matplotlib.pyplot`) can see
+        # half loaded: "partially initialized module 'PIL.Image'". Imported for real first.
+        import PIL.Image  # noqa: F401
         import wandb  # here, on the worker thread: importing wandb costs about a second
 
         save_dir = self._save_dir or os.environ.get("WANDB_DIR") or DEFAULT_SAVE_DIR
@@ -136,9 +160,23 @@ class WandbLogger:
             # Bound the time run.finish() may spend uploading; the rest stays on disk for
             # `wandb sync`.
             init["settings"] = {"finish_timeout": self._finish_timeout, **(settings or {})}
-        previous = wandb.run
-        run = wandb.init(**init)
-        self._owns_run = run is not previous
+        from wandb.sdk import wandb_setup
+
+        with _SDK_LOCK:
+            active = wandb_setup.singleton().most_recent_active_run
+            if active in _OUR_RUNS:  # another logger's run: start this one beside it
+                init.setdefault("reinit", "create_new")
+            # Starting wandb's service replaces sys.excepthook and sys.exit for good (wandb
+            # 0.31, ExitHooks.hook); its excepthook prints the traceback, then calls the one
+            # it replaced: a crash printed its traceback twice, and once more per later run.
+            hooks = sys.excepthook, sys.exit
+            try:
+                run = wandb.init(**init)
+            finally:
+                sys.excepthook, sys.exit = hooks
+            self._owns_run = run is not active
+            if self._owns_run:
+                _OUR_RUNS.add(run)
         if not self._owns_run:
             warnings.warn("fanlog wandb: a W&B run is already active in this process; logging "
                           "to it (it is not finished by fanlog). Pass reinit='create_new' for a "
@@ -254,7 +292,8 @@ class WandbLogger:
         run = self._ensure_run()
         if wandb.run is not run:
             raise RuntimeError("wandb.watch logs to the global wandb.run, which is not this "
-                               "backend's run (was reinit='create_new' passed?)")
+                               "backend's run (another W&B run was active when it started, "
+                               "or reinit='create_new' was passed)")
         run.watch(model, log=log, log_freq=log_freq, idx=len(self._watched))
         self._watched.append(model)
 
@@ -306,9 +345,10 @@ def _teardown_if_idle() -> None:
     import wandb
     from wandb.sdk import wandb_setup
 
-    if wandb_setup.singleton().most_recent_active_run is not None:
-        return
-    try:
-        wandb.teardown()
-    except SystemExit as exc:  # wandb exits when its service reports an error
-        raise RuntimeError(f"wandb service ended with exit code {exc.code}") from None
+    with _SDK_LOCK:
+        if wandb_setup.singleton().most_recent_active_run is not None:
+            return
+        try:
+            wandb.teardown()
+        except SystemExit as exc:  # wandb exits when its service reports an error
+            raise RuntimeError(f"wandb service ended with exit code {exc.code}") from None

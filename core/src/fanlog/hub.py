@@ -1,0 +1,49 @@
+"""The hub: the running trainer's metrics engine, reachable from anywhere.
+
+Code deep inside a model (a ``forward``, a loss helper) records an intermediate scalar with
+:func:`log_scalar` without a reference to the module or trainer, as MMEngine's
+``MessageHub.get_current_instance().update_scalar(...)`` does. The value is logged exactly
+as ``self.log`` would log it from the hook that is running (training_step: per step, and
+shown smoothed in the text log; validation: per epoch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fanlog.metrics import History, MetricsEngine
+
+_stack: list[MetricsEngine] = []
+
+
+def current_hub() -> MetricsEngine | None:
+    """The engine of the trainer that is running (None outside ``fit``/``validate``/``test``)."""
+    return _stack[-1] if _stack else None
+
+
+@contextmanager
+def activated(engine: MetricsEngine) -> Iterator[MetricsEngine]:
+    """Make ``engine`` the current hub for the duration of a run."""
+    _stack.append(engine)
+    try:
+        yield engine
+    finally:
+        _stack.remove(engine)
+
+
+def log_scalar(name: str, value: Any, **options: Any) -> None:
+    """Record ``value`` under ``name`` in the running trainer, with ``self.log``'s options.
+
+    Outside a trainer run it does nothing, so model code may call it unconditionally (in
+    inference, say).
+    """
+    if _stack:
+        _stack[-1].log(name, value, **options)
+
+
+def get_scalar(name: str) -> History | None:
+    """The text-log history of a training metric of the running trainer (None if unknown):
+    ``get_scalar("loss").statistic("mean", 20)``."""
+    return _stack[-1].histories.get(name) if _stack else None

@@ -1,0 +1,658 @@
+"""The minimal trainer: fit / validate / test loops over a :class:`fanlog.Module`, optimizers
+and LR schedulers, gradient accumulation and clipping, checkpoints that resume every
+backend's run, and DDP (``torchrun``, or ``devices=N`` local processes).
+
+Backends are reached only through :class:`fanlog.FanOut`, on rank 0. Each logging step
+becomes ONE ``log_metrics`` call: everything logged at the same step (the step's values,
+then validation and epoch values at an epoch's last step) is merged into one row, so a
+step is never written twice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack, nullcontext
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from fanlog import distributed, hub
+from fanlog.callbacks import ModelCheckpoint, ProgressBar
+from fanlog.distributed import World
+from fanlog.fanout import FanOut
+from fanlog.hookspecs import CALLBACK_HOOKS, PROJECT, CallbackSpec
+from fanlog.logprocessor import LogProcessor, TextLog
+from fanlog.metrics import MetricsEngine
+from fanlog.module import Module
+
+log = logging.getLogger("fanlog")
+_STAGE_STEP = {"validate": "validation_step", "test": "test_step"}
+_STAGE_TEXT = {"train": "train", "validate": "val", "test": "test"}
+
+
+class CallbackManager(pluggy.PluginManager):
+    """Callbacks as pluggy plugins: methods named like a :class:`CallbackSpec` hook are its
+    implementations, no marker needed (their argument names are still checked)."""
+
+    def __init__(self, callbacks: Iterable[object] = ()) -> None:
+        super().__init__(PROJECT)
+        self.add_hookspecs(CallbackSpec)
+        for callback in callbacks:
+            self.register(callback)
+        self.active = frozenset(
+            name for name in CALLBACK_HOOKS if getattr(self.hook, name).get_hookimpls())
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        if name in CALLBACK_HOOKS and callable(getattr(type(plugin), name, None)):
+            return {}
+        return None
+
+
+class _TrainingStep(torch.nn.Module):
+    """Routes ``training_step`` through ``forward`` so DDP's gradient hooks see it."""
+
+    def __init__(self, module: Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, batch: Any, batch_idx: int) -> Any:
+        return self.module.training_step(batch, batch_idx)
+
+
+class Trainer:
+    """Runs a :class:`fanlog.Module`.
+
+    ``loggers`` takes every selection :class:`fanlog.FanOut` accepts (names, option dicts,
+    backend instances; None: config file, environment or the default), a FanOut you own
+    (then you finalize it), or False for none. ``logger_options`` are passed to the FanOut
+    (``on_error``, ``queue_size``, ...). Step values go out every ``log_every_n_steps``
+    optimizer steps. ``log_processor`` formats the text log (``run.log`` under
+    ``default_root_dir``, per-rank files at ``log_level="DEBUG"``); ``devices=N`` without a
+    launcher starts N local processes.
+    """
+
+    def __init__(self, *, max_epochs: int | None = None, max_steps: int = -1,
+                 loggers: Any = None, log_every_n_steps: int = 50,
+                 callbacks: Iterable[object] | None = None,
+                 default_root_dir: str | Path | None = None, devices: int | str = 1,
+                 accelerator: str = "auto", val_check_interval: int | float = 1.0,
+                 check_val_every_n_epoch: int = 1, gradient_clip_val: float | None = None,
+                 gradient_clip_algorithm: str = "norm", accumulate_grad_batches: int = 1,
+                 limit_train_batches: int | float = 1.0, limit_val_batches: int | float = 1.0,
+                 enable_progress_bar: bool = True, enable_checkpointing: bool = False,
+                 log_processor: LogProcessor | None = None, log_level: int | str = "INFO",
+                 logger_options: Mapping[str, Any] | None = None,
+                 start_method: str = "spawn") -> None:
+        if max_epochs is None and max_steps == -1:
+            max_epochs = 1000  # Lightning's default when neither is given
+        if log_every_n_steps < 1 or accumulate_grad_batches < 1:
+            raise ValueError("log_every_n_steps and accumulate_grad_batches must be >= 1")
+        if gradient_clip_algorithm not in ("norm", "value"):
+            raise ValueError(f"gradient_clip_algorithm must be 'norm' or 'value', got "
+                             f"{gradient_clip_algorithm!r}")
+        if accelerator not in ("auto", "cpu", "cuda", "gpu"):
+            raise ValueError(f"accelerator must be auto, cpu or cuda; got {accelerator!r}")
+        self.max_epochs, self.max_steps = max_epochs, max_steps
+        self.loggers_selection = loggers
+        self.logger_options = dict(logger_options or {})
+        self.start_method = start_method
+        self.log_every_n_steps = log_every_n_steps
+        self.default_root_dir = str(default_root_dir or "fanlog_logs")
+        self._run_defaults = {"save_dir": str(default_root_dir)} if default_root_dir else {}
+        self.accelerator = "cuda" if accelerator == "gpu" else accelerator
+        self.devices = 1 if devices == "auto" else int(devices)
+        self.val_check_interval = val_check_interval
+        self.check_val_every_n_epoch = check_val_every_n_epoch
+        self.gradient_clip_val = gradient_clip_val
+        self.gradient_clip_algorithm = gradient_clip_algorithm
+        self.accumulate_grad_batches = accumulate_grad_batches
+        self.limit_train_batches, self.limit_val_batches = limit_train_batches, limit_val_batches
+        self.log_processor = log_processor or LogProcessor()
+        self.log_level = log_level
+        self.callbacks = list(callbacks or [])
+        if enable_checkpointing and not any(isinstance(c, ModelCheckpoint)
+                                            for c in self.callbacks):
+            self.callbacks.append(ModelCheckpoint())
+        self.enable_progress_bar = enable_progress_bar
+        # run state
+        self.current_epoch = 0
+        self.global_step = 0
+        self.should_stop = False
+        self.logging_this_step = False
+        self.stepped_this_batch = False
+        self.world = World()
+        self.engine = MetricsEngine()
+        self.fan: FanOut | None = None
+        self.loggers: list[Any] = []
+        self.optimizers: list[torch.optim.Optimizer] = []
+        self.lr_scheduler_configs: list[dict[str, Any]] = []
+        self.num_training_batches: int | None = None
+        self.num_val_batches: int | None = None
+        self._cbs = CallbackManager()
+        self._module: Module | None = None
+        self._text: TextLog | None = None
+        self._row: dict[str, float] = {}
+        self._row_step = -1
+        self._step_log_due = False
+        self._epoch_done = False
+        self._skip_batches = 0
+        self._batches_done = 0
+        self.batch_idx = -1
+        self._outputs: Any = None
+        self.device = torch.device("cpu")
+        self._planned_batches: int | None = None
+
+    # -- public surface --------------------------------------------------------------------
+    @property
+    def logger(self) -> Any:
+        return self.loggers[0] if self.loggers else None
+
+    @property
+    def callback_metrics(self) -> dict[str, float]:
+        """The latest value of every logged metric (what checkpoints and schedulers watch)."""
+        return self.engine.callback_metrics
+
+    @property
+    def progress_bar_metrics(self) -> dict[str, float]:
+        return self.engine.progress_bar_metrics
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.world.is_zero
+
+    @property
+    def global_rank(self) -> int:
+        return self.world.rank
+
+    @property
+    def world_size(self) -> int:
+        return self.world.size
+
+    def fit(self, module: Module, train_dataloaders: Any, val_dataloaders: Any = None,
+            ckpt_path: str | Path | None = None) -> None:
+        """Train; with ``ckpt_path``, resume model, optimizer, loop, callbacks and every
+        backend's run from that checkpoint."""
+        self._launch("fit", module, train_dataloaders, val_dataloaders, ckpt_path)
+
+    def validate(self, module: Module, dataloaders: Any,
+                 ckpt_path: str | Path | None = None) -> list[dict[str, float]]:
+        """One validation pass; returns ``[metrics]``."""
+        return self._launch("validate", module, dataloaders, None, ckpt_path)
+
+    def test(self, module: Module, dataloaders: Any,
+             ckpt_path: str | Path | None = None) -> list[dict[str, float]]:
+        """One test pass; returns ``[metrics]``."""
+        return self._launch("test", module, dataloaders, None, ckpt_path)
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Send metrics to the backends at ``step`` (default: the current step), merged
+        with anything else logged at that step."""
+        self._emit(dict(metrics), self.global_step if step is None else step)
+
+    def log_artifact(self, path: str | Path, name: str | None = None,
+                     metadata: Mapping[str, Any] | None = None) -> None:
+        if self.fan is not None:
+            self.fan.log_artifact(path, name, metadata)
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Write a checkpoint (rank 0) holding everything a resume needs, the backends'
+        run states included."""
+        self._log_step_now()
+        self._send_row()
+        checkpoint: dict[str, Any] = {
+            "epoch": self.current_epoch, "global_step": self.global_step,
+            "loop": {"epoch": self.current_epoch + 1 if self._epoch_done else self.current_epoch,
+                     "batch": 0 if self._epoch_done else self.batch_idx + 1},
+            "state_dict": self._module.state_dict(),
+            "optimizer_states": [o.state_dict() for o in self.optimizers],
+            "lr_schedulers": [c["scheduler"].state_dict() for c in self.lr_scheduler_configs],
+            "hyper_parameters": dict(self._module.hparams),
+            "metrics": [] if self._epoch_done else self._gather(self.engine.state_dict()),
+            "loggers": self.fan.state_dict() if self.fan is not None else {},
+            "callbacks": {},
+        }
+        self._call("on_save_checkpoint", checkpoint=checkpoint)
+        if self.is_global_zero:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            torch.save(checkpoint, path)
+            log.debug("checkpoint saved: %s (epoch %d, step %d)", path, self.current_epoch,
+                      self.global_step)
+
+    def _gather(self, obj: Any) -> list[Any]:
+        """``obj`` of every rank, by rank."""
+        if self.world.size == 1:
+            return [obj]
+        out: list[Any] = [None] * self.world.size
+        torch.distributed.all_gather_object(out, obj)
+        return out
+
+    def remove_checkpoint(self, path: str | Path) -> None:
+        """Delete a checkpoint file once every backend that takes artifacts has had it."""
+        if not self.is_global_zero:
+            return
+        if self.fan is not None and any("log_artifact" in o.hooks
+                                        for o in self.fan.outlets.values()):
+            self.fan.flush()
+        Path(path).unlink(missing_ok=True)
+
+    # -- running ----------------------------------------------------------------------------
+    def _launch(self, stage: str, module: Module, loader: Any, val_loader: Any,
+                ckpt_path: Any) -> Any:
+        self._module = module
+        if distributed.world_from_env() is None and self.devices > 1:
+            outcome = distributed.spawn(self._run, self.devices, stage, module, loader,
+                                        val_loader, ckpt_path, True,
+                                        start_method=self.start_method)
+            module.load_state_dict(outcome["state_dict"])
+            self.engine.callback_metrics.update(outcome["callback_metrics"])
+            self.current_epoch, self.global_step = outcome["epoch"], outcome["global_step"]
+            self._cbs = CallbackManager(self.callbacks)
+            self._call("on_load_checkpoint", checkpoint=outcome)
+            return outcome["result"]
+        return self._run(stage, module, loader, val_loader, ckpt_path)
+
+    def _run(self, stage: str, module: Module, loader: Any, val_loader: Any, ckpt_path: Any,
+             spawned: bool = False) -> Any:
+        self.world = distributed.world_from_env() or World()
+        device = self._device()
+        created = distributed.init(self.world, device)
+        self._module = module.to(device)
+        self.device = device
+        self.engine = MetricsEngine(window_size=self.log_processor.max_window,
+                                    history_totals=self.log_processor.needs_totals,
+                                    world_size=self.world.size, sync_device=device)
+        self._row, self._row_step = {}, -1
+        with ExitStack() as stack:
+            if created:
+                stack.callback(torch.distributed.destroy_process_group)
+            self._text = TextLog(self.default_root_dir, self.world.rank, self.log_level)
+            stack.callback(self._text.close)
+            self._open_fan(stack)
+            self._cbs = CallbackManager(self._callbacks())
+            stack.callback(self._detach)
+            module._trainer, module._engine = self, self.engine
+            stack.enter_context(hub.activated(self.engine))
+            stack.push(self._on_exception)
+            log.debug("rank %d/%d on %s: %s", self.world.rank, self.world.size, device, stage)
+            checkpoint = self._load(ckpt_path, resume=stage == "fit")
+            if self.fan is not None and module.hparams:
+                self.fan.log_hyperparams(dict(module.hparams))
+            if stage == "fit":
+                self._fit(module, loader, val_loader, checkpoint)
+                result = None
+            else:
+                result = [self._evaluate(stage, module, distributed.shard(loader, self.world))]
+            self._send_row()
+        if not spawned:
+            return result
+        checkpoint = {"callbacks": {}}
+        self._call("on_save_checkpoint", checkpoint=checkpoint)
+        return dict(checkpoint, result=result, epoch=self.current_epoch,
+                    global_step=self.global_step, callback_metrics=self.callback_metrics,
+                    state_dict={k: v.cpu() for k, v in module.state_dict().items()})
+
+    def _device(self) -> torch.device:
+        accelerator = self.accelerator
+        if accelerator == "auto":
+            accelerator = "cuda" if torch.cuda.is_available() else "cpu"
+        if accelerator == "cuda":
+            return torch.device("cuda", self.world.local_rank)
+        return torch.device("cpu")
+
+    def _open_fan(self, stack: ExitStack) -> None:
+        """Backends live on rank 0 only; a FanOut given by the user is used, not closed."""
+        self.fan, self.loggers = None, []
+        selection = self.loggers_selection
+        if not self.world.is_zero or selection is False:
+            return
+        if isinstance(selection, FanOut):
+            self.fan = selection
+            stack.callback(selection.flush)
+        else:
+            self.fan = stack.enter_context(FanOut(
+                selection, run_defaults=self._run_defaults, **self.logger_options))
+        self.loggers = list(self.fan.backends.values())
+
+    def _callbacks(self) -> list[object]:
+        """The user's callbacks, a progress bar if asked for, and the backends that
+        implement callback hooks (the console shows the text log through ``on_log_line``)."""
+        callbacks = list(self.callbacks)
+        if self.enable_progress_bar and self.world.is_zero and not any(
+                isinstance(c, ProgressBar) for c in callbacks):
+            if importlib.util.find_spec("tqdm") is None:
+                log.debug("tqdm is not installed: no progress bar")
+            else:
+                callbacks.append(ProgressBar())
+        callbacks += [b for b in self.loggers
+                      if any(callable(getattr(type(b), h, None)) for h in CALLBACK_HOOKS)]
+        return callbacks
+
+    def _detach(self) -> None:
+        self._module._trainer = self._module._engine = None
+
+    def _on_exception(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is not None:
+            self._call("on_exception", exception=exc)
+            self._send_row()
+        return False
+
+    def _call(self, hook: str, **kwargs: Any) -> None:
+        if hook in self._cbs.active:
+            getattr(self._cbs.hook, hook)(trainer=self, module=self._module, **kwargs)
+
+    def _load(self, ckpt_path: Any, resume: bool) -> dict[str, Any] | None:
+        """Read a checkpoint: to ``resume`` a fit, backends continue their runs first
+        (before anything is logged); then the weights. The optimizer and loop state are
+        restored once they exist."""
+        if ckpt_path is None:
+            return None
+        checkpoint = torch.load(ckpt_path, map_location=self.device, weights_only=False)
+        if resume and self.fan is not None and checkpoint.get("loggers"):
+            self.fan.load_state_dict(checkpoint["loggers"])
+        self._module.load_state_dict(checkpoint["state_dict"])
+        log.debug("resuming from %s (epoch %d, step %d)", ckpt_path, checkpoint["epoch"],
+                  checkpoint["global_step"])
+        return checkpoint
+
+    # -- fit -------------------------------------------------------------------------------
+    def _fit(self, module: Module, loader: Any, val_loader: Any,
+             checkpoint: dict[str, Any] | None) -> None:
+        self.optimizers, self.lr_scheduler_configs = _configure_optimizers(module)
+        self.current_epoch = self.global_step = self._batches_done = 0
+        self.should_stop = False
+        if checkpoint is not None:
+            for optimizer, state in zip(self.optimizers, checkpoint["optimizer_states"],
+                                        strict=True):
+                optimizer.load_state_dict(state)
+            for config, state in zip(self.lr_scheduler_configs, checkpoint["lr_schedulers"],
+                                     strict=True):
+                config["scheduler"].load_state_dict(state)
+            self.current_epoch = checkpoint["loop"]["epoch"]
+            self._skip_batches = checkpoint["loop"]["batch"]
+            self.global_step = checkpoint["global_step"]
+            if len(checkpoint.get("metrics", ())) == self.world.size:  # mid-epoch, same world
+                self.engine.load_state_dict(checkpoint["metrics"][self.world.rank])
+            self._call("on_load_checkpoint", checkpoint=checkpoint)
+        loader = distributed.shard(loader, self.world)
+        val_loader = distributed.shard(val_loader, self.world) if val_loader else None
+        self.num_training_batches = _limit(loader, self.limit_train_batches)
+        self._planned_batches = self._plan()
+        runner = None
+        if self.world.size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            runner = DistributedDataParallel(_TrainingStep(module), device_ids=ids)
+        self._hook_module("train", "on_fit_start")
+        self._call("on_fit_start")
+        while not self._finished():
+            self._train_epoch(module, runner, loader, val_loader)
+        self._hook_module("train", "on_fit_end")
+        self._call("on_fit_end")
+
+    def _finished(self) -> bool:
+        return self.should_stop or (0 <= self.max_steps <= self.global_step) or (
+            self.max_epochs is not None and self.current_epoch >= self.max_epochs)
+
+    def _plan(self) -> int | None:
+        """How many training batches the whole fit will run (for the ETA), if known."""
+        per_epoch = self.num_training_batches
+        plans = []
+        if per_epoch is not None and self.max_epochs is not None:
+            plans.append(per_epoch * (self.max_epochs - self.current_epoch) - self._skip_batches)
+        if self.max_steps >= 0:
+            plans.append((self.max_steps - self.global_step) * self.accumulate_grad_batches)
+        return min(plans) if plans else None
+
+    def _hook_module(self, stage: str, hook: str) -> None:
+        self.engine.enter(stage, hook)
+        getattr(self._module, hook)()
+
+    def _train_epoch(self, module: Module, runner: Any, loader: Any, val_loader: Any) -> None:
+        module.train()
+        self._epoch_done = False
+        self._hook_module("train", "on_train_epoch_start")
+        self._call("on_train_epoch_start")
+        sampler = getattr(loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.current_epoch)
+        n = self.num_training_batches
+        validate_at = self._validation_batches(n) if self._validates_this_epoch(val_loader) else ()
+        skip, self._skip_batches = self._skip_batches, 0
+        self.batch_idx = -1
+        start = time.perf_counter()
+        for batch_idx, batch in enumerate(loader):
+            if n is not None and batch_idx >= n:
+                break
+            if batch_idx < skip:
+                start = time.perf_counter()
+                continue
+            data_time = time.perf_counter() - start
+            self.batch_idx = batch_idx
+            if self.device.type != "cpu":
+                batch = distributed.to_device(batch, self.device)
+            self._train_batch(module, runner, batch, batch_idx, n)
+            self._batches_done += 1
+            self.log_processor.record_time(time.perf_counter() - start, data_time)
+            self.engine.enter("train", "on_train_batch_end")
+            self._call("on_train_batch_end", outputs=self._outputs, batch=batch,
+                       batch_idx=batch_idx)
+            self._log_step_now()
+            if batch_idx + 1 in validate_at and (n is None or batch_idx + 1 < n):
+                self._evaluate("validate", module, val_loader)
+            if self.should_stop or 0 <= self.max_steps <= self.global_step:
+                break
+            start = time.perf_counter()
+        if self._validates_this_epoch(val_loader):
+            self._evaluate("validate", module, val_loader)
+        self._hook_module("train", "on_train_epoch_end")
+        metrics = self.engine.collect_epoch("train")
+        self._emit(metrics, self.global_step)
+        if metrics:
+            self._line(self.log_processor.epoch_line("train", metrics, self.current_epoch,
+                                                     self.batch_idx + 1))
+        self._step_schedulers("epoch")
+        self._epoch_done = True
+        self._call("on_train_epoch_end")
+        self.current_epoch += 1
+
+    def _train_batch(self, module: Module, runner: Any, batch: Any, batch_idx: int,
+                     n: int | None) -> None:
+        engine = self.engine
+        engine.begin_batch(batch)
+        accumulate = self.accumulate_grad_batches
+        step_now = (batch_idx + 1) % accumulate == 0 or (n is not None and batch_idx + 1 == n)
+        self.stepped_this_batch = step_now
+        self.logging_this_step = self._step_log_due = (
+            step_now and (self.global_step + 1) % self.log_every_n_steps == 0)
+        engine.enter("train", "on_train_batch_start")
+        self._call("on_train_batch_start", batch=batch, batch_idx=batch_idx)
+        engine.enter("train", "training_step")
+        quiet = runner.no_sync() if runner is not None and not step_now else nullcontext()
+        with quiet:
+            out = runner(batch, batch_idx) if runner is not None else module.training_step(
+                batch, batch_idx)
+            loss = out.get("loss") if isinstance(out, Mapping) else out
+            if loss is not None:
+                (loss / accumulate if accumulate > 1 else loss).backward()
+        self._outputs = out
+        if step_now:
+            optimizer = self.optimizers[0]
+            engine.enter("train", "on_before_optimizer_step")
+            self._call("on_before_optimizer_step", optimizer=optimizer)
+            self._clip(module)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            self.global_step += 1
+            self._step_schedulers("step")
+
+    def _clip(self, module: Module) -> None:
+        if self.gradient_clip_val is None:
+            return
+        if self.gradient_clip_algorithm == "norm":
+            torch.nn.utils.clip_grad_norm_(module.parameters(), self.gradient_clip_val)
+        else:
+            torch.nn.utils.clip_grad_value_(module.parameters(), self.gradient_clip_val)
+
+    def _step_schedulers(self, interval: str) -> None:
+        for config in self.lr_scheduler_configs:
+            if config["interval"] != interval:
+                continue
+            count = self.global_step if interval == "step" else self.current_epoch + 1
+            if count % config["frequency"]:
+                continue
+            monitor = config["monitor"]
+            if monitor is None:
+                config["scheduler"].step()
+                continue
+            if interval == "step":
+                self.engine.refresh_step(only_prog_bar=False)
+            if monitor not in self.callback_metrics:
+                raise ValueError(
+                    f"the LR scheduler monitors {monitor!r}, which was never logged; "
+                    f"logged metrics: {self.engine.logged_names() or 'none'}")
+            config["scheduler"].step(self.callback_metrics[monitor])
+
+    def _validation_batches(self, n: int | None) -> set[int]:
+        """Batch counts after which validation runs inside the epoch (the end is apart)."""
+        interval = self.val_check_interval
+        if isinstance(interval, float):
+            if n is None or interval >= 1.0:
+                return set()
+            every = max(1, int(n * interval))
+        else:
+            every = int(interval)
+        return set(range(every, (n or 0) + 1, every)) if n else set()
+
+    def _validates_this_epoch(self, val_loader: Any) -> bool:
+        return val_loader is not None and (
+            (self.current_epoch + 1) % self.check_val_every_n_epoch == 0)
+
+    # -- evaluation --------------------------------------------------------------------------
+    def _evaluate(self, stage: str, module: Module, loader: Any) -> dict[str, float]:
+        step_name = _STAGE_STEP[stage]
+        if not callable(getattr(module, step_name, None)):
+            raise TypeError(f"{type(module).__name__} needs {step_name} to {stage}")
+        word = "validation" if stage == "validate" else "test"
+        was_training = module.training
+        module.eval()
+        engine = self.engine
+        self.num_val_batches = n = _limit(loader, self.limit_val_batches)
+        self._hook_module(stage, f"on_{word}_epoch_start")
+        self._call(f"on_{word}_epoch_start")
+        done = 0
+        with torch.no_grad():
+            for batch_idx, batch in enumerate(loader):
+                if n is not None and batch_idx >= n:
+                    break
+                if self.device.type != "cpu":
+                    batch = distributed.to_device(batch, self.device)
+                engine.begin_batch(batch)
+                engine.enter(stage, step_name)
+                out = getattr(module, step_name)(batch, batch_idx)
+                done += 1
+                engine.enter(stage, f"on_{word}_batch_end")
+                self._call(f"on_{word}_batch_end", outputs=out, batch=batch,
+                           batch_idx=batch_idx)
+                if (batch_idx + 1) % self.log_every_n_steps == 0:
+                    self._emit(engine.collect_step(), self.global_step)
+        self._hook_module(stage, f"on_{word}_epoch_end")
+        metrics = engine.collect_epoch(stage)
+        self._emit(metrics, self.global_step)
+        self._line(self.log_processor.epoch_line(_STAGE_TEXT[stage], metrics,
+                                                 self.current_epoch, done))
+        self._call(f"on_{word}_epoch_end")
+        module.train(was_training)
+        return metrics
+
+    # -- output ------------------------------------------------------------------------------
+    def _log_step_now(self) -> None:
+        """Collect and send this step's values if it is a logging step (once)."""
+        if not self._step_log_due:
+            return
+        self._step_log_due = False
+        self._emit(self.engine.collect_step(), self.global_step)
+        if self._text is not None and self._text.active:
+            optimizer = self.optimizers[0] if self.optimizers else None
+            planned = self._planned_batches
+            self._line(self.log_processor.train_line(
+                self.engine.histories, self.current_epoch, self.batch_idx + 1,
+                self.num_training_batches, self.global_step,
+                self.max_steps if self.max_steps >= 0 else _times(
+                    self.num_training_batches, self.max_epochs),
+                None if planned is None else planned - self._batches_done,
+                optimizer.param_groups[0]["lr"] if optimizer is not None else None))
+
+    def _line(self, line: str) -> None:
+        if self._text is None or not self._text.active:
+            return
+        self._text.info(line)
+        self._call("on_log_line", line=line)
+
+    def _emit(self, metrics: dict[str, float], step: int) -> None:
+        """Merge ``metrics`` into the row of ``step``; a row goes out when the next step's
+        values arrive, at a checkpoint or at the end, as one ``log_metrics`` call."""
+        if self.fan is None or not metrics:
+            return
+        if step != self._row_step:
+            self._send_row()
+            self._row_step = step
+            self._row["epoch"] = float(self.current_epoch)
+        self._row.update(metrics)
+
+    def _send_row(self) -> None:
+        """Send the current row as one ``log_metrics`` call and start a new one (the
+        fan-out's workers take rows in bursts, so this costs the training loop little)."""
+        if self._row and self.fan is not None:
+            self.fan.log_metrics(self._row, step=self._row_step)
+        self._row = {}
+        self._row_step = -1
+
+
+def _limit(loader: Any, limit: int | float) -> int | None:
+    """How many batches to take from ``loader`` (None: unknown length, all of them)."""
+    try:
+        total = len(loader)
+    except TypeError:
+        return None if isinstance(limit, float) else int(limit)
+    return min(total, int(limit)) if isinstance(limit, int) else int(total * limit)
+
+
+def _times(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a * b
+
+
+def _configure_optimizers(module: Module) -> tuple[list[torch.optim.Optimizer],
+                                                   list[dict[str, Any]]]:
+    """One optimizer and its LR schedulers from what ``configure_optimizers`` returned."""
+    conf = module.configure_optimizers()
+    schedulers: Any = []
+    if isinstance(conf, Mapping):
+        optimizer, schedulers = conf.get("optimizer"), conf.get("lr_scheduler", [])
+    else:
+        optimizer = conf
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError("configure_optimizers must return one optimizer or a dict with "
+                        f"'optimizer' (and 'lr_scheduler'); got {type(conf).__name__}")
+    if not isinstance(schedulers, list | tuple):
+        schedulers = [schedulers]
+    configs = []
+    for item in schedulers:
+        config = dict(item) if isinstance(item, Mapping) else {"scheduler": item}
+        config.setdefault("interval", "epoch")
+        config.setdefault("frequency", 1)
+        config.setdefault("monitor", None)
+        if config["interval"] not in ("epoch", "step"):
+            raise ValueError(f"lr_scheduler interval must be 'epoch' or 'step', got "
+                             f"{config['interval']!r}")
+        plateau = isinstance(config["scheduler"], torch.optim.lr_scheduler.ReduceLROnPlateau)
+        if plateau and config["monitor"] is None:
+            raise ValueError("ReduceLROnPlateau needs a metric: return "
+                             "{'scheduler': ..., 'monitor': '<logged metric name>'}")
+        configs.append(config)
+    return [optimizer], configs
+
