@@ -1,5 +1,5 @@
 """The ``fanlog`` command: ``fanlog plugins`` lists installed backends, ``fanlog new-plugin``
-generates a backend project, ``fanlog demo`` runs a small training loop through the fan-out."""
+generates a backend project, ``fanlog demo`` trains a small model with fan-out logging."""
 
 from __future__ import annotations
 
@@ -70,9 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_new.add_argument("--dir", default=".", help="where to create fanlog-NAME/")
     p_demo = sub.add_parser("demo", help="train a small model with fan-out logging")
     add_cli_arguments(p_demo)
-    p_demo.add_argument("--steps", type=int, default=200)
+    p_demo.add_argument("--epochs", type=int, default=6)
     p_demo.add_argument("--save-dir", default="runs")
-    p_demo.add_argument("--log-every", type=int, default=10)
+    p_demo.add_argument("--log-every", type=int, default=5, help="log_every_n_steps")
+    p_demo.add_argument("--progress-bar", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args(argv)
     try:
         if args.command == "plugins":
