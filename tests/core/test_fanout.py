@@ -188,6 +188,15 @@ def test_unsupported_hook_warns_once_per_backend():
     assert len(rec.of("log_text")) == 5
 
 
+def test_artifacts_that_stay_on_disk_need_no_warning(recwarn, tmp_path):
+    only, rec = MetricsOnly(), RecordingLogger()
+    run = make(only, rec)
+    run.log_artifact(tmp_path, "ckpt", {"kind": "checkpoint"}, warn_unsupported=False)
+    run.finalize()
+    assert not [w for w in recwarn if "does not support" in str(w.message)]
+    assert rec.of("log_artifact")[0]["name"] == "ckpt"
+
+
 def test_misspelled_hook_argument_is_an_error_naming_the_plugin():
     class Typo:
         def log_metrics(self, metrics, stpe):

@@ -456,9 +456,13 @@ class FanOut:
         self._call_sync("log_graph", {"model": model, "example_input": example_input})
 
     def log_artifact(self, path: Any, name: str | None = None,
-                     metadata: Mapping[str, Any] | None = None) -> None:
+                     metadata: Mapping[str, Any] | None = None, *,
+                     warn_unsupported: bool = True) -> None:
+        """Send a file or folder; ``warn_unsupported=False`` for files that stay on disk
+        anyway (the trainer's checkpoints), so backends without artifacts are not warned
+        about."""
         self._call("log_artifact", path=str(path), name=name,
-                   metadata=to_plain(dict(metadata or {})))
+                   metadata=to_plain(dict(metadata or {})), _warn=warn_unsupported)
 
     def watch(self, model: Any, log: str | None = "gradients", log_freq: int = 100) -> None:
         self._call_sync("watch", {"model": model, "log": log, "log_freq": int(log_freq)})
@@ -525,11 +529,11 @@ class FanOut:
             self.status or "running", {n: o.stats for n, o in self.outlets.items()})
 
     # -- internals -------------------------------------------------------------------------
-    def _call(self, hook: str, **kwargs: Any) -> None:
+    def _call(self, hook: str, _warn: bool = True, **kwargs: Any) -> None:
         if self._failed.is_set() and self.on_error == "raise":
             self._raise_new_failures()
         missing = self._missing.get(hook)
-        if missing:
+        if missing and _warn:
             self._warn_unsupported(hook, missing)
         getattr(self._hook, hook)(**kwargs)
 
