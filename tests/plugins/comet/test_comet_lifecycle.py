@@ -104,6 +104,31 @@ def test_resume_continues_the_experiment_without_repeating_steps(tmp_path):
     assert after.metrics()["loss"] == [(s, float(s)) for s in range(10, 15)]
 
 
+def test_steps_stored_after_the_checkpoint_are_not_stored_again(tmp_path):
+    """The fit crashed after its checkpoint at step 5, so the experiment holds steps 0..9;
+    the resumed fit logs 4..12. comet_ml tells an offline resume nothing of what was stored:
+    the backend reads the experiment's earlier archive."""
+    first = offline(tmp_path)
+    for step in range(10):
+        first.log_metrics({"loss": float(step)}, step)
+        if step == 5:
+            state = json.loads(json.dumps(first.state_dict()))  # the checkpoint
+    first.finalize(Status.FAILED)
+    assert state["step"] == 5
+
+    second = offline(tmp_path)
+    second.load_state_dict(state)
+    for step in range(4, 13):
+        second.log_metrics({"loss": step + 0.5}, step)
+    assert second.state_dict() == {**state, "step": 12}
+    second.finalize(Status.SUCCESS)
+
+    before, after = (read_archive(path) for path in archives(tmp_path / "out"))
+    assert after.experiment["offline_id"] == before.experiment["offline_id"]
+    assert before.metrics()["loss"] == [(s, float(s)) for s in range(10)]
+    assert after.metrics()["loss"] == [(s, s + 0.5) for s in (10, 11, 12)]
+
+
 def test_experiment_key_option_continues_that_experiment(tmp_path):
     logger = offline(tmp_path, experiment_key=KEY)
     logger.log_metrics({"x": 1.0}, 0)

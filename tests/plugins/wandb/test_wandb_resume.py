@@ -41,6 +41,70 @@ def test_resume_continues_the_run_without_duplicate_steps(tmp_path, read_runs):
     assert (first.exit_code, second.exit_code) == (255, 0)
 
 
+def test_steps_stored_after_the_checkpoint_are_not_stored_again(tmp_path, read_runs):
+    """The fit crashed after its checkpoint at step 5, so the run holds steps 0..9; the
+    resumed fit logs 4..12. Offline wandb tells the resumed run nothing of the earlier
+    segment: the backend reads that segment's transaction log."""
+    first = WandbLogger(save_dir=tmp_path)
+    for step in range(10):
+        first.log_metrics({"loss": float(step)}, step)
+        if step == 5:
+            state = json.loads(json.dumps(first.state_dict()))  # the checkpoint
+    first.finalize(Status.FAILED)
+    assert state["step"] == 5
+
+    second = WandbLogger(save_dir=tmp_path)
+    second.load_state_dict(state)
+    for step in range(4, 13):
+        second.log_metrics({"loss": step + 0.5}, step)
+    assert second.state_dict() == {"id": state["id"], "step": 12}
+    second.finalize(Status.SUCCESS)
+
+    before, after = read_runs(tmp_path)
+    assert before.run["run_id"] == after.run["run_id"] == state["id"]
+    assert [row[STEP] for row in before.history] == list(range(10))
+    assert after.history == [{"loss": s + 0.5, STEP: s} for s in (10, 11, 12)]
+
+
+def test_a_cut_off_log_holds_the_steps_up_to_its_last_whole_record(tmp_path, read_runs):
+    """A segment whose writer died mid-record (its log spans several 32 KiB blocks): the
+    steps in its readable part are not stored again, the lost ones are."""
+    first = WandbLogger(save_dir=tmp_path)
+    first.log_metrics({"loss": 0.0}, 0)
+    state = first.state_dict()
+    for step in range(1, 300):
+        first.log_metrics({"loss": float(step), "note": "x" * 100}, step)
+    first.finalize(Status.FAILED)
+    (log,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
+    data = log.read_bytes()
+    log.write_bytes(data[:len(data) * 2 // 3 + 1])
+    (cut,) = read_runs(tmp_path)  # wandb's own reader stops at the incomplete record
+    held = [row[STEP] for row in cut.history]
+    assert held == list(range(len(held))) and 100 < len(held) < 300
+
+    second = WandbLogger(save_dir=tmp_path)
+    second.load_state_dict(state)
+    for step in range(300):
+        second.log_metrics({"loss": float(step)}, step)
+    second.finalize(Status.SUCCESS)
+
+    before, after = read_runs(tmp_path)
+    assert before.history == cut.history
+    assert [row[STEP] for row in after.history] == list(range(len(held), 300))
+
+
+def test_the_summary_holds_the_last_step_as_an_online_resume_receives_it(tmp_path):
+    """Online, a resumed run's summary is the server's copy of this one (wandb fills it on
+    resume; no server here to resume against)."""
+    from fanlog_wandb import stored
+
+    logger = WandbLogger(save_dir=tmp_path)
+    for step in (0, 3, 7):
+        logger.log_metrics({"loss": float(step)}, step)
+    assert stored.summary_step(logger.experiment, STEP) == 7
+    logger.finalize(Status.SUCCESS)
+
+
 def test_state_without_a_run_id_only_skips_stored_steps(tmp_path, read_run):
     logger = WandbLogger(save_dir=tmp_path)
     logger.load_state_dict({"id": None, "step": 2})

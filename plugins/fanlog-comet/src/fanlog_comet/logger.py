@@ -18,6 +18,7 @@ import numpy as np
 
 from fanlog.media import to_hwc_uint8, to_wav_bytes
 from fanlog.status import Status
+from fanlog_comet import stored
 from fanlog_comet._sdk import start_experiment
 
 _KEY = re.compile(r"[A-Za-z0-9]{32,50}")
@@ -74,6 +75,7 @@ class CometLogger:
         self._start_lock = threading.Lock()
         self._ended = False
         self._last_step: int | None = None
+        self._resumed = False
         self._resume_step: int | None = None
 
     def __repr__(self) -> str:
@@ -108,7 +110,19 @@ class CometLogger:
             offline_directory=self.offline_directory, options=self.experiment_options)
         if self.experiment_name is not None:
             exp.set_name(self.experiment_name)
+        if self._resumed:
+            self._skip_stored(exp)
         return exp
+
+    def _skip_stored(self, exp: Any) -> None:
+        """Also skip the steps the experiment holds past the checkpoint's: a fit that
+        crashed after its checkpoint stored them, and the resumed fit logs them again."""
+        if self.offline:
+            held = stored.archived_step(self.offline_directory, exp.get_key())
+        else:
+            held = stored.server_step(exp)
+        if held is not None and (self._resume_step is None or held > self._resume_step):
+            self._resume_step = self._last_step = held
 
     # -- data ------------------------------------------------------------------------------
     def log_hyperparams(self, params: dict[str, Any]) -> None:
@@ -116,11 +130,12 @@ class CometLogger:
         self.experiment.log_parameters(params)
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        exp = self.experiment  # first: a resumed start learns which steps are stored
         if self._resume_step is not None and step <= self._resume_step:
             return  # stored before the restart
         if self.prefix:
             metrics = {f"{self.prefix}{name}": value for name, value in metrics.items()}
-        self.experiment.log_metrics(metrics, step=step)
+        exp.log_metrics(metrics, step=step)
         self._last_step = step if self._last_step is None else max(self._last_step, step)
 
     def log_text(self, key: str, text: str, step: int | None) -> None:
@@ -208,6 +223,7 @@ class CometLogger:
             raise RuntimeError("load_state_dict must come before anything is logged")
         self._experiment_key = _check_key(state["experiment_key"])
         self._resume_step = self._last_step = state.get("step")
+        self._resumed = True
 
 
 def _check_key(key: Any) -> str:

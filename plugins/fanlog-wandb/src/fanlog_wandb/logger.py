@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fanlog.status import Status
-from fanlog_wandb import convert
+from fanlog_wandb import convert, stored
 
 DEFAULT_SAVE_DIR = "fanlog_logs"
 DEFAULT_PROJECT = "fanlog"
@@ -183,7 +183,19 @@ class WandbLogger:
                           "separate run.", RuntimeWarning, stacklevel=2)
         run.define_metric(self._step_metric)
         run.define_metric("*", step_metric=self._step_metric, step_sync=True)
+        if self._resume:
+            self._skip_stored(run)
         return run
+
+    def _skip_stored(self, run: Any) -> None:
+        """Also skip the steps the resumed run holds past the checkpoint's: a fit that
+        crashed after its checkpoint stored them, and the resumed fit logs them again."""
+        if run.offline:
+            held = stored.logged_step(run, self._step_metric)
+        else:
+            held = stored.summary_step(run, self._step_metric)
+        if held is not None and (self._resume_step is None or held > self._resume_step):
+            self._resume_step = self._step = held
 
     def _accept(self, step: int | None) -> bool:
         """False for a step already stored before a resume; otherwise note it as seen."""
@@ -326,8 +338,9 @@ class WandbLogger:
         return {"id": run_id, "step": self._step}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue run ``state["id"]`` (``resume="allow"``); steps up to ``state["step"]``
-        are not stored again."""
+        """Continue run ``state["id"]`` (``resume="allow"``); steps up to ``state["step"]``,
+        or up to the highest step the run already holds if that is later, are not stored
+        again (README, Resume)."""
         if self._run is not None:
             raise RuntimeError("load_state_dict must come before anything is logged")
         run_id, step = state.get("id"), state.get("step")
