@@ -4,6 +4,7 @@ the offline store with neptune's own code (neptune_support.replay)."""
 from __future__ import annotations
 
 import io
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ pytest.importorskip("fanlog_neptune")
 from fanlog_neptune import NeptuneLogger
 from fanlog_neptune.logger import AUDIO, FIGURES, IMAGES, NONFINITE, TEXT
 
+from fanlog.status import Status
 from fanlog.testing import BackendConformance, Readback
 from tests.plugins.neptune.neptune_support import Replay, offline_runs, replay
 
@@ -95,3 +97,25 @@ class TestNeptuneConformance(BackendConformance):
         second.finalize("success")
         assert read_back(first).metrics["loss"] == [(s, float(s)) for s in range(10)]
         assert read_back(second).metrics["loss"] == [(s, float(s)) for s in range(10, 15)]
+
+    def test_resume_after_a_crash_past_the_checkpoint(self, make_backend, read_back):
+        """Overrides the kit's check, reading both runs as above: the checkpoint (step 5)
+        is older than the crash (after step 9), so the first offline run holds steps 6..9
+        when the fit restarts from step 5 and logs 4..12 again. The backend reads that
+        run's store and skips what it holds: each step once over the two runs, steps up to
+        9 with the first values."""
+        first = make_backend()
+        for step in range(10):
+            first.log_metrics({"loss": float(step)}, step)
+            if step == 5:
+                state = pickle.loads(pickle.dumps(first.state_dict()))
+        first.finalize(Status.FAILED)
+        second = make_backend()
+        second.load_state_dict(state)
+        for step in range(4, 13):
+            second.log_metrics({"loss": step + 0.5}, step)
+        second.finalize(Status.SUCCESS)
+        before, after = read_back(first).metrics["loss"], read_back(second).metrics["loss"]
+        assert sorted(s for s, _ in before + after) == list(range(13)), (before, after)
+        assert before == [(s, float(s)) for s in range(10)]
+        assert after == [(s, s + 0.5) for s in range(10, 13)]

@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +89,8 @@ def test_offline_resume_goes_on_in_a_new_run_without_repeating_steps(tmp_path, d
         first.log_metrics({"loss": float(step)}, step)
     state = json.loads(json.dumps(first.state_dict()))  # it goes into checkpoints
     first.finalize(Status.INTERRUPTED)
-    assert state == {"run_id": None, "mode": "offline", "step": 9}
+    assert state == {"run_id": None, "mode": "offline", "step": 9,
+                     "offline_dirs": [str(offline_runs(data_dir)[0].resolve())]}
 
     second = NeptuneLogger(mode="offline")
     with caplog.at_level(logging.WARNING, logger="fanlog.neptune"):
@@ -102,6 +104,55 @@ def test_offline_resume_goes_on_in_a_new_run_without_repeating_steps(tmp_path, d
                      for i, path in enumerate(offline_runs(data_dir)))
     assert before.floats("training/loss") == [(s, float(s)) for s in range(10)]
     assert after.floats("training/loss") == [(s, float(s)) for s in range(10, 15)]
+
+
+def test_resume_skips_what_every_earlier_offline_run_holds(tmp_path, data_dir):
+    """Two crashes after their checkpoints: the third run reads both earlier stores (the
+    state carries their folders) and a folder that is gone is left alone, not recreated."""
+    first = NeptuneLogger(mode="offline")
+    for step in range(8):
+        first.log_metrics({"loss": float(step)}, step)
+        if step == 3:
+            state = first.state_dict()
+    first.finalize(Status.FAILED)
+    second = NeptuneLogger(mode="offline")
+    second.load_state_dict(state)
+    second.log_metrics({"loss": 8.0}, 8)
+    state = second.state_dict()  # step 8, both folders
+    for step in range(9, 12):
+        second.log_metrics({"loss": float(step)}, step)
+    second.finalize(Status.FAILED)
+    gone = str(tmp_path / "gone")
+    third = NeptuneLogger(mode="offline")
+    third.load_state_dict({**state, "offline_dirs": [gone, *state["offline_dirs"]]})
+    for step in range(6, 14):
+        third.log_metrics({"loss": step + 0.5}, step)
+    third.finalize(Status.SUCCESS)
+    assert not Path(gone).exists()
+    runs = [replay(path, tmp_path / f"replay{i}").floats("training/loss")
+            for i, path in enumerate(offline_runs(data_dir))]
+    assert runs == [[(s, float(s)) for s in range(8)], [(s, float(s)) for s in range(8, 12)],
+                    [(12, 12.5), (13, 13.5)]]
+
+
+def test_server_step_reads_the_last_step_of_metric_series(data_dir):
+    """The online look-up, on a debug run (neptune's in-memory backend answers the same
+    calls as the server). That backend numbers points by index, so the steps logged here
+    start at 0 and follow each other: this checks which series count, not the server."""
+    from fanlog_neptune import stored
+
+    logger = NeptuneLogger(mode="debug")
+    for step in range(4):
+        logger.log_metrics({"loss": float(step)}, step)
+    logger.log_metrics({"acc": 0.5, "bad": float("nan")}, 0)
+    logger.log_text("note", "not a metric", 0)
+    run = logger.experiment
+    for step in range(5):  # outside the prefix
+        run["elsewhere/x"].append(float(step), step=step)
+    assert stored.server_step(run, "training", "nonfinite") == 3
+    assert stored.server_step(run, "", "nonfinite") == 4
+    assert stored.server_step(run, "nothing", "nonfinite") is None
+    logger.finalize(Status.SUCCESS)
 
 
 def test_load_state_dict_after_logging_is_refused():

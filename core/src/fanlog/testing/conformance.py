@@ -346,6 +346,31 @@ class BackendConformance:
         want = [(s, float(s)) for s in range(10)] + [(s, s + 0.5) for s in range(10, 15)]
         self.assert_metrics(read, {"loss": want})
 
+    def test_resume_after_a_crash_past_the_checkpoint(self, make_backend, read_back):
+        """The checkpoint is older than the crash: the store already holds steps 6..9 when
+        training restarts from step 5 and logs 4..12 again. Each step must end up stored
+        once; a backend may keep the first values (skip what it holds) or replace them
+        (truncate, purge) for steps after the checkpoint."""
+        self._need(make_backend, "state_dict", "load_state_dict", "log_metrics")
+        first = make_backend()
+        for step in range(10):
+            direct(first).log_metrics({"loss": float(step)}, step)
+            if step == 5:
+                state = pickle.loads(pickle.dumps(direct(first).state_dict()))
+        direct(first).finalize(Status.FAILED)
+        second = make_backend()
+        direct(second).load_state_dict(state)
+        for step in range(4, 13):
+            direct(second).log_metrics({"loss": step + 0.5}, step)
+        direct(second).finalize(Status.SUCCESS)
+        got = read_back(second).metrics.get("loss", [])
+        assert [s for s, _ in got] == list(range(13)), f"steps stored: {[s for s, _ in got]}"
+        for step, value in got:
+            allowed = ({float(step)} if step <= 5 else {step + 0.5} if step > 9
+                       else {float(step), step + 0.5})
+            assert any(self._close(value, want) for want in allowed), (
+                f"loss at step {step}: {value} (expected one of {sorted(allowed)})")
+
     # -- under the fan-out -----------------------------------------------------------------
     def test_by_name_through_the_fanout(self, make_backend, read_back):
         if self.name is None:

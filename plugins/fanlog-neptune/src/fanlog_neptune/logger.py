@@ -19,6 +19,7 @@ import numpy as np
 
 from fanlog.media import to_hwc_uint8, to_wav_bytes
 from fanlog.status import Status
+from fanlog_neptune import stored
 from fanlog_neptune._sdk import start_run
 
 log = logging.getLogger("fanlog.neptune")
@@ -85,6 +86,8 @@ class NeptuneLogger:
         self._ended = False
         self._last_step: int | None = None
         self._resume_step: int | None = None
+        self._resuming = False
+        self._earlier_dirs: list[str] = []  # offline folders of the runs this one continues
 
     def __repr__(self) -> str:
         return f"NeptuneLogger(mode={self.mode!r}, project={self.project!r}, name={self.name!r})"
@@ -109,7 +112,21 @@ class NeptuneLogger:
                     self._run = start_run(api_key=self._api_key, project=self.project,
                                           name=self.name, with_id=self._with_id, mode=self.mode,
                                           options=self.run_options)
+                    if self._resuming:
+                        self._skip_stored(self._run)
         return self._run
+
+    def _skip_stored(self, run: Any) -> None:
+        """Skip also the steps after the checkpoint that the earlier run(s) hold: a fit that
+        crashed after its checkpoint stored them, and the resumed fit logs them again."""
+        found = [stored.offline_step(self._earlier_dirs, self.prefix, NONFINITE)]
+        if self._with_id is not None:
+            found.append(stored.server_step(run, self.prefix, NONFINITE))
+        held = max((step for step in found if step is not None), default=None)
+        if held is not None and (self._resume_step is None or held > self._resume_step):
+            log.info("neptune: steps up to %s are stored already (checkpoint at step %s); "
+                     "they are skipped", held, self._resume_step)
+            self._resume_step = self._last_step = held
 
     def _path(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -122,9 +139,9 @@ class NeptuneLogger:
         self.experiment[self._path("hyperparams")] = stringify_unsupported(params)
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        run = self.experiment  # a resumed run learns at its start what is stored already
         if self._resume_step is not None and step <= self._resume_step:
             return  # stored before the restart
-        run = self.experiment
         for name, value in metrics.items():
             if math.isfinite(value):
                 run[self._path(name)].append(value, step=step)
@@ -213,12 +230,18 @@ class NeptuneLogger:
         run_id = self._with_id
         if self.mode in _SERVER_MODES and run_id is None:
             run_id = self.experiment["sys/id"].fetch()
-        return {"run_id": run_id, "mode": self.mode, "step": self._last_step}
+        offline_dirs = list(self._earlier_dirs)
+        if self.mode == "offline" and self._run is not None:
+            offline_dirs.append(stored.offline_dir(self._run))
+        return {"run_id": run_id, "mode": self.mode, "step": self._last_step,
+                "offline_dirs": offline_dirs}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self._run is not None:
             raise RuntimeError("load_state_dict must come before anything is logged")
         self._resume_step = self._last_step = state.get("step")
+        self._resuming = True
+        self._earlier_dirs = list(state.get("offline_dirs", []))
         if self.mode in _SERVER_MODES and state.get("run_id"):
             self._with_id = state["run_id"]
         else:
