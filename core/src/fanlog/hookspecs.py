@@ -137,7 +137,8 @@ class LoggerSpec:
 
 
 class CallbackSpec:
-    """Trainer lifecycle hooks, called synchronously on the training thread.
+    """Trainer lifecycle hooks, called synchronously on the training thread, callback by
+    callback in the order given (``ModelCheckpoint`` instances last, as in Lightning).
 
     ``trainer`` is the :class:`fanlog.Trainer`, ``module`` the user's
     :class:`fanlog.Module`. Every hook is optional.
@@ -149,7 +150,8 @@ class CallbackSpec:
 
     @hookspec
     def on_fit_end(self, trainer: Any, module: Any) -> None:
-        """Training finished normally."""
+        """Training finished normally. ``self.log`` raises here (as in Lightning): the
+        last values already went out; ``trainer.log_metrics`` still sends."""
 
     @hookspec
     def on_train_epoch_start(self, trainer: Any, module: Any) -> None:
@@ -157,7 +159,8 @@ class CallbackSpec:
 
     @hookspec
     def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
-        """A training epoch ended; its epoch-level metrics are computed."""
+        """A training epoch ended (after its validation); its epoch values are in
+        ``callback_metrics``, and what is logged here goes out in the same epoch's row."""
 
     @hookspec
     def on_train_batch_start(
@@ -169,7 +172,18 @@ class CallbackSpec:
     def on_train_batch_end(
         self, trainer: Any, module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        """A training batch ran (after the optimizer step when one happened)."""
+        """A training batch ran (after the optimizer step when one happened); its step
+        values are in ``callback_metrics``, and what is logged here joins them."""
+
+    @hookspec
+    def on_before_backward(self, trainer: Any, module: Any, loss: Any) -> None:
+        """``loss`` (divided by ``accumulate_grad_batches``) is about to be backpropagated.
+        Not called for a batch whose ``training_step`` returned None."""
+
+    @hookspec
+    def on_after_backward(self, trainer: Any, module: Any) -> None:
+        """This batch's gradients were added to ``.grad`` (every batch, accumulating or
+        not, before any clipping or optimizer step): the place for gradient logging."""
 
     @hookspec
     def on_before_optimizer_step(self, trainer: Any, module: Any, optimizer: Any) -> None:
@@ -188,11 +202,23 @@ class CallbackSpec:
 
     @hookspec
     def on_validation_epoch_end(self, trainer: Any, module: Any) -> None:
-        """A validation pass ended; its metrics are computed."""
+        """A validation pass ended; its epoch values are in ``callback_metrics``, and
+        what is logged here goes out with them."""
+
+    @hookspec
+    def on_test_epoch_start(self, trainer: Any, module: Any) -> None:
+        """A test pass (``trainer.test``) begins, before its first batch."""
+
+    @hookspec
+    def on_test_batch_end(
+        self, trainer: Any, module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        """A test batch ran; ``outputs`` is what ``test_step`` returned."""
 
     @hookspec
     def on_test_epoch_end(self, trainer: Any, module: Any) -> None:
-        """A test pass ended; its metrics are computed."""
+        """A test pass ended; its epoch values are in ``callback_metrics``, and what is
+        logged here goes out with them."""
 
     @hookspec
     def on_save_checkpoint(

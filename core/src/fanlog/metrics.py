@@ -34,6 +34,8 @@ STEP_HOOKS = frozenset({
     "training_step", "on_train_batch_start", "on_train_batch_end", "on_before_backward",
     "on_after_backward", "on_before_optimizer_step",
 })
+#: Hooks that cannot log (Lightning raises there too): the run's last values went out.
+UNLOGGABLE_HOOKS = frozenset({"on_fit_end"})
 _REDUCTIONS = {"mean": "mean", "sum": "sum", "max": "max", "min": "min",
                torch.mean: "mean", torch.sum: "sum", torch.max: "max", torch.min: "min",
                max: "max", min: "min", sum: "sum"}
@@ -107,9 +109,9 @@ class History:
 class _Slot:
     """One metric as logged from one hook: its options, resolved once, and its state."""
 
-    __slots__ = ("current", "epoch", "epoch_name", "history", "hook", "kept", "last", "logger",
-                 "name", "on_epoch", "on_step", "options", "prog_bar", "reduce", "stage",
-                 "step_name", "sync_dist", "tick", "values", "weighted")
+    __slots__ = ("args", "current", "epoch", "epoch_name", "history", "hook", "kept", "last",
+                 "logger", "name", "on_epoch", "on_step", "options", "prog_bar", "reduce",
+                 "stage", "step_name", "sync_dist", "tick", "values", "weighted")
 
     def add(self, value: float, weight: float) -> None:
         self.last = value
@@ -259,6 +261,10 @@ class MetricsEngine:
         where = f"self.log({name!r}) in {self.hook}"
         if not isinstance(name, str) or not name:
             raise ValueError(f"metric names must be non-empty strings, got {name!r}")
+        if self.hook in UNLOGGABLE_HOOKS:
+            raise ValueError(f"{where}: nothing logged in {self.hook} could go out (the "
+                             "run's last values already did); log in on_train_epoch_end, "
+                             "or send values with trainer.log_metrics(...)")
         if name in RESERVED:
             raise ValueError(f"{where}: {name!r} is reserved (the trainer logs it itself); "
                              f"pick another name. Reserved: {sorted(RESERVED)}")
@@ -300,6 +306,8 @@ class MetricsEngine:
         slot.epoch_name = f"{name}_epoch" if both else name
         slot.current, slot.last, slot.tick = None, math.nan, -1
         custom = on_epoch and not isinstance(reduce, str)
+        slot.args = None if custom else (bool(prog_bar), bool(logger), on_step, on_epoch, reduce,
+                                         sync_dist, rank_zero_only)
         slot.values = [] if custom else None
         slot.epoch = Stats() if on_epoch and not custom else None
         saved = self._restored.pop((self.stage, self.hook, name), None)
@@ -343,9 +351,10 @@ class MetricsEngine:
         return extra_floats
 
     def collect_step(self) -> dict[str, float]:
-        """This batch's ``on_step`` values: published to callback / progress-bar metrics and
-        returned for the backends (``logger=True`` ones). Drains pending values too, so a
-        logging step costs one transfer in all."""
+        """This batch's ``on_step`` values not collected yet: published to callback /
+        progress-bar metrics and returned for the backends (``logger=True`` ones). Drains
+        pending values too, so a logging step costs one transfer in all. Values logged
+        later in the same batch are collected by the next call."""
         slots = [s for s in self._step_slots if s.tick == self.tick]
         # values of kept slots arrive with the pending ones (slot.last); the rest, and the
         # synced ones, travel as extras in the same transfer
@@ -358,6 +367,7 @@ class MetricsEngine:
         out: dict[str, float] = {}
         for slot in slots:
             self._publish(slot, slot.step_name, slot.last, out)
+            slot.tick = -1
         return out
 
     def refresh_step(self, only_prog_bar: bool = True) -> None:
@@ -373,11 +383,13 @@ class MetricsEngine:
             self._publish(slot, slot.step_name,
                           value if value.__class__ is float else next(numbers), {})
 
-    def collect_epoch(self, stage: str) -> dict[str, float]:
+    def collect_epoch(self, stage: str, hook: str | None = None) -> dict[str, float]:
         """Reduce the epoch of ``stage`` (synced across ranks where asked), publish it,
-        reset it, and return what goes to the backends."""
+        reset it, and return what goes to the backends. With ``hook``, only the values
+        logged from it (callbacks' epoch-end values, after the stage's collection)."""
         self._drain()
-        slots = [s for s in self._epoch_slots if s.stage == stage]
+        slots = [s for s in self._epoch_slots
+                 if s.stage == stage and (hook is None or s.hook == hook)]
         if self.world_size > 1:
             self._sync_epoch([s for s in slots if s.sync_dist])
         out: dict[str, float] = {}
@@ -400,18 +412,29 @@ class MetricsEngine:
             out[name] = value
 
     def state_dict(self) -> dict[str, Any]:
-        """The epoch so far, for a checkpoint taken mid-epoch (values are drained first)."""
+        """The epoch so far, for a checkpoint taken mid-epoch (values are drained first),
+        with each metric's options (None for a custom ``reduce_fx``)."""
         self._drain()
         epochs = {}
         for s in self._epoch_slots:
             key = "\x1f".join((s.stage, s.hook, s.name))
-            epochs[key] = list(s.values) if s.values is not None else [
-                s.epoch.total, s.epoch.weight, s.epoch.n, s.epoch.max, s.epoch.min]
+            epochs[key] = {"options": s.args, "stats": list(s.values) if s.values is not None
+                           else [s.epoch.total, s.epoch.weight, s.epoch.n, s.epoch.max,
+                                 s.epoch.min]}
         return {"epoch": epochs}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue the epoch saved by :meth:`state_dict` (applied as metrics reappear)."""
-        self._restored = {tuple(k.split("\x1f")): v for k, v in state["epoch"].items()}
+        """Continue the epoch saved by :meth:`state_dict`: its metrics are restored at once,
+        so the epoch's values exist even if no batch of it is left to run (a metric with a
+        custom ``reduce_fx`` is restored when it is logged again)."""
+        self._restored = {tuple(k.split("\x1f")): v["stats"] for k, v in state["epoch"].items()}
+        where = self.stage, self.hook
+        for key, saved in state["epoch"].items():
+            if saved["options"] is not None:
+                stage, hook, name = key.split("\x1f")
+                self.enter(stage, hook)
+                self._new_slot(name, *saved["options"])
+        self.enter(*where)
 
     def logged_names(self) -> list[str]:
         """Every metric name logged so far (for error messages)."""

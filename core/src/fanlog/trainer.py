@@ -5,7 +5,8 @@ backend's run, and DDP (``torchrun``, or ``devices=N`` local processes).
 Backends are reached only through :class:`fanlog.FanOut`, on rank 0. Each logging step
 becomes ONE ``log_metrics`` call: everything logged at the same step (the step's values,
 then validation and epoch values at an epoch's last step) is merged into one row, so a
-step is never written twice.
+step is never written twice; a checkpoint carries the row still being assembled, and a
+resumed run sends it. Evaluation step values count their own steps, as in Lightning.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
@@ -34,19 +35,25 @@ from fanlog.module import Module
 log = logging.getLogger("fanlog")
 _STAGE_STEP = {"validate": "validation_step", "test": "test_step"}
 _STAGE_TEXT = {"train": "train", "validate": "val", "test": "test"}
+_STAGE_WORD = {"train": "train", "validate": "validation", "test": "test"}
 
 
 class CallbackManager(pluggy.PluginManager):
     """Callbacks as pluggy plugins: methods named like a :class:`CallbackSpec` hook are its
-    implementations, no marker needed (their argument names are still checked)."""
+    implementations, no marker needed (their argument names are still checked). Hooks run
+    in list order (pluggy calls the last registered first, so they register reversed)."""
 
     def __init__(self, callbacks: Iterable[object] = ()) -> None:
         super().__init__(PROJECT)
         self.add_hookspecs(CallbackSpec)
-        for callback in callbacks:
+        for callback in reversed(list(callbacks)):
             self.register(callback)
         self.active = frozenset(
             name for name in CALLBACK_HOOKS if getattr(self.hook, name).get_hookimpls())
+
+    def call(self, hook: str, kwargs: dict[str, Any]) -> None:
+        if hook in self.active:
+            getattr(self.hook, hook)(**kwargs)
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         if name in CALLBACK_HOOKS and callable(getattr(type(plugin), name, None)):
@@ -126,6 +133,7 @@ class Trainer:
         self.should_stop = False
         self.logging_this_step = False
         self.stepped_this_batch = False
+        self._batch_open = False
         self.world = World()
         self.engine = MetricsEngine()
         self.fan: FanOut | None = None
@@ -134,12 +142,13 @@ class Trainer:
         self.lr_scheduler_configs: list[dict[str, Any]] = []
         self.num_training_batches: int | None = None
         self.num_val_batches: int | None = None
-        self._cbs = CallbackManager()
+        self._cbs = self._checkpoints = CallbackManager()
         self._module: Module | None = None
         self._text: TextLog | None = None
         self._row: dict[str, float] = {}
         self._row_step = -1
-        self._step_log_due = False
+        self._eval_rows: list[tuple[int, dict[str, float]]] = []
+        self._eval_steps = {"validate": 0, "test": 0}
         self._epoch_done = False
         self._skip_batches = 0
         self._batches_done = 0
@@ -155,7 +164,11 @@ class Trainer:
 
     @property
     def callback_metrics(self) -> dict[str, float]:
-        """The latest value of every logged metric (what checkpoints and schedulers watch)."""
+        """The latest value of every logged metric (what checkpoints and schedulers watch).
+        During a training batch it includes that batch's step values, read from the device
+        on access (this process's, for ``sync_dist`` ones, until the logging step)."""
+        if self._batch_open:
+            self.engine.refresh_step(only_prog_bar=False)
         return self.engine.callback_metrics
 
     @property
@@ -201,20 +214,23 @@ class Trainer:
             self.fan.log_artifact(path, name, metadata)
 
     def save_checkpoint(self, path: str | Path) -> None:
-        """Write a checkpoint (rank 0) holding everything a resume needs, the backends'
-        run states included."""
-        self._log_step_now()
-        self._send_row()
+        """Write a checkpoint (rank 0; call it on every rank) holding everything a resume
+        needs: the backends' run states, which cover the rows already sent, and the rows
+        not sent yet (``row``, still being assembled, and ``eval_rows``), which the resumed
+        run sends."""
         checkpoint: dict[str, Any] = {
             "epoch": self.current_epoch, "global_step": self.global_step,
             "loop": {"epoch": self.current_epoch + 1 if self._epoch_done else self.current_epoch,
-                     "batch": 0 if self._epoch_done else self.batch_idx + 1},
+                     "batch": 0 if self._epoch_done else self.batch_idx + 1,
+                     "eval_steps": dict(self._eval_steps)},
             "state_dict": self._module.state_dict(),
             "optimizer_states": [o.state_dict() for o in self.optimizers],
             "lr_schedulers": [c["scheduler"].state_dict() for c in self.lr_scheduler_configs],
             "hyper_parameters": dict(self._module.hparams),
             "metrics": [] if self._epoch_done else self._gather(self.engine.state_dict()),
             "loggers": self.fan.state_dict() if self.fan is not None else {},
+            "row": {"step": self._row_step, "metrics": dict(self._row)} if self._row else None,
+            "eval_rows": [[step, dict(metrics)] for step, metrics in self._eval_rows],
             "callbacks": {},
         }
         self._call("on_save_checkpoint", checkpoint=checkpoint)
@@ -252,7 +268,7 @@ class Trainer:
             module.load_state_dict(outcome["state_dict"])
             self.engine.callback_metrics.update(outcome["callback_metrics"])
             self.current_epoch, self.global_step = outcome["epoch"], outcome["global_step"]
-            self._cbs = CallbackManager(self.callbacks)
+            self._use_callbacks(self.callbacks)
             self._call("on_load_checkpoint", checkpoint=outcome)
             return outcome["result"]
         return self._run(stage, module, loader, val_loader, ckpt_path)
@@ -267,14 +283,16 @@ class Trainer:
         self.engine = MetricsEngine(window_size=self.log_processor.max_window,
                                     history_totals=self.log_processor.needs_totals,
                                     world_size=self.world.size, sync_device=device)
-        self._row, self._row_step = {}, -1
+        self._row, self._row_step, self._eval_rows = {}, -1, []
+        self._eval_steps = {"validate": 0, "test": 0}
+        self._batch_open = False
         with ExitStack() as stack:
             if created:
                 stack.callback(torch.distributed.destroy_process_group)
             self._text = TextLog(self.default_root_dir, self.world.rank, self.log_level)
             stack.callback(self._text.close)
             self._open_fan(stack)
-            self._cbs = CallbackManager(self._callbacks())
+            self._use_callbacks(self._callbacks())
             stack.callback(self._detach)
             module._trainer, module._engine = self, self.engine
             stack.enter_context(hub.activated(self.engine))
@@ -342,9 +360,26 @@ class Trainer:
             self._send_row()
         return False
 
-    def _call(self, hook: str, **kwargs: Any) -> None:
-        if hook in self._cbs.active:
-            getattr(self._cbs.hook, hook)(trainer=self, module=self._module, **kwargs)
+    def _use_callbacks(self, callbacks: list[object]) -> None:
+        """Checkpoints run after the other callbacks (as in Lightning), so that what those
+        log at a step or epoch end is collected before a checkpoint is taken."""
+        self._cbs = CallbackManager(c for c in callbacks if not isinstance(c, ModelCheckpoint))
+        self._checkpoints = CallbackManager(c for c in callbacks
+                                            if isinstance(c, ModelCheckpoint))
+
+    def _call(self, hook: str, collect_late: Callable[[], None] | None = None,
+              **kwargs: Any) -> None:
+        """Run ``hook`` of every callback; ``collect_late`` runs before the checkpoints'."""
+        kwargs.update(trainer=self, module=self._module)
+        self._cbs.call(hook, kwargs)
+        if collect_late is not None:
+            collect_late()
+        self._checkpoints.call(hook, kwargs)
+
+    def _train_hook(self, hook: str, **kwargs: Any) -> None:
+        """A callback hook inside a training batch: what it logs are step values."""
+        self.engine.enter("train", hook)
+        self._call(hook, **kwargs)
 
     def _load(self, ckpt_path: Any, resume: bool) -> dict[str, Any] | None:
         """Read a checkpoint: to ``resume`` a fit, backends continue their runs first
@@ -376,8 +411,13 @@ class Trainer:
             self.current_epoch = checkpoint["loop"]["epoch"]
             self._skip_batches = checkpoint["loop"]["batch"]
             self.global_step = checkpoint["global_step"]
+            self._eval_steps.update(checkpoint["loop"]["eval_steps"])
             if len(checkpoint.get("metrics", ())) == self.world.size:  # mid-epoch, same world
                 self.engine.load_state_dict(checkpoint["metrics"][self.world.rank])
+            if checkpoint["row"]:  # this step's row as far as it got: completed here
+                self._row_step = checkpoint["row"]["step"]
+                self._row = dict(checkpoint["row"]["metrics"])
+            self._eval_rows = [(step, dict(m)) for step, m in checkpoint["eval_rows"]]
             self._call("on_load_checkpoint", checkpoint=checkpoint)
         loader = distributed.shard(loader, self.world)
         val_loader = distributed.shard(val_loader, self.world) if val_loader else None
@@ -438,10 +478,7 @@ class Trainer:
             self._train_batch(module, runner, batch, batch_idx, n)
             self._batches_done += 1
             self.log_processor.record_time(time.perf_counter() - start, data_time)
-            self.engine.enter("train", "on_train_batch_end")
-            self._call("on_train_batch_end", outputs=self._outputs, batch=batch,
-                       batch_idx=batch_idx)
-            self._log_step_now()
+            self._end_train_batch(batch, batch_idx)
             if batch_idx + 1 in validate_at and (n is None or batch_idx + 1 < n):
                 self._evaluate("validate", module, val_loader)
             if self.should_stop or 0 <= self.max_steps <= self.global_step:
@@ -449,46 +486,57 @@ class Trainer:
             start = time.perf_counter()
         if self._validates_this_epoch(val_loader):
             self._evaluate("validate", module, val_loader)
-        self._hook_module("train", "on_train_epoch_end")
-        metrics = self.engine.collect_epoch("train")
-        self._emit(metrics, self.global_step)
-        if metrics:
-            self._line(self.log_processor.epoch_line("train", metrics, self.current_epoch,
-                                                     self.batch_idx + 1))
-        self._step_schedulers("epoch")
-        self._epoch_done = True
-        self._call("on_train_epoch_end")
+        self._end_epoch("train", self.batch_idx + 1)
         self.current_epoch += 1
 
     def _train_batch(self, module: Module, runner: Any, batch: Any, batch_idx: int,
                      n: int | None) -> None:
-        engine = self.engine
-        engine.begin_batch(batch)
+        self.engine.begin_batch(batch)
+        self._batch_open = True
         accumulate = self.accumulate_grad_batches
         step_now = (batch_idx + 1) % accumulate == 0 or (n is not None and batch_idx + 1 == n)
         self.stepped_this_batch = step_now
-        self.logging_this_step = self._step_log_due = (
+        self.logging_this_step = (
             step_now and (self.global_step + 1) % self.log_every_n_steps == 0)
-        engine.enter("train", "on_train_batch_start")
-        self._call("on_train_batch_start", batch=batch, batch_idx=batch_idx)
-        engine.enter("train", "training_step")
+        self._train_hook("on_train_batch_start", batch=batch, batch_idx=batch_idx)
+        self.engine.enter("train", "training_step")
         quiet = runner.no_sync() if runner is not None and not step_now else nullcontext()
         with quiet:
             out = runner(batch, batch_idx) if runner is not None else module.training_step(
                 batch, batch_idx)
             loss = out.get("loss") if isinstance(out, Mapping) else out
-            if loss is not None:
-                (loss / accumulate if accumulate > 1 else loss).backward()
+            if loss is not None:  # None skips the batch: no backward (Lightning's rule)
+                if accumulate > 1:
+                    loss = loss / accumulate
+                self._train_hook("on_before_backward", loss=loss)
+                loss.backward()
+                self._train_hook("on_after_backward")
         self._outputs = out
         if step_now:
             optimizer = self.optimizers[0]
-            engine.enter("train", "on_before_optimizer_step")
-            self._call("on_before_optimizer_step", optimizer=optimizer)
+            self._train_hook("on_before_optimizer_step", optimizer=optimizer)
             self._clip(module)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             self.global_step += 1
             self._step_schedulers("step")
+
+    def _end_train_batch(self, batch: Any, batch_idx: int) -> None:
+        """At a logging step the step's values are collected (synced, published, put in
+        the row) before the callbacks' ``on_train_batch_end``, and what those log joins
+        them before any checkpoint is taken."""
+        due = self.logging_this_step
+        if due:
+            self._collect_step()
+        self.engine.enter("train", "on_train_batch_end")
+        self._call("on_train_batch_end", collect_late=self._collect_step if due else None,
+                   outputs=self._outputs, batch=batch, batch_idx=batch_idx)
+        self._batch_open = False
+        if due:
+            self._train_line()
+
+    def _collect_step(self) -> None:
+        self._emit(self.engine.collect_step(), self.global_step)
 
     def _clip(self, module: Module) -> None:
         if self.gradient_clip_val is None:
@@ -509,13 +557,12 @@ class Trainer:
             if monitor is None:
                 config["scheduler"].step()
                 continue
-            if interval == "step":
-                self.engine.refresh_step(only_prog_bar=False)
-            if monitor not in self.callback_metrics:
+            metrics = self.callback_metrics  # with this batch's values for a step interval
+            if monitor not in metrics:
                 raise ValueError(
                     f"the LR scheduler monitors {monitor!r}, which was never logged; "
                     f"logged metrics: {self.engine.logged_names() or 'none'}")
-            config["scheduler"].step(self.callback_metrics[monitor])
+            config["scheduler"].step(metrics[monitor])
 
     def _validation_batches(self, n: int | None) -> set[int]:
         """Batch counts after which validation runs inside the epoch (the end is apart)."""
@@ -537,7 +584,7 @@ class Trainer:
         step_name = _STAGE_STEP[stage]
         if not callable(getattr(module, step_name, None)):
             raise TypeError(f"{type(module).__name__} needs {step_name} to {stage}")
-        word = "validation" if stage == "validate" else "test"
+        word = _STAGE_WORD[stage]
         was_training = module.training
         module.eval()
         engine = self.engine
@@ -555,37 +602,55 @@ class Trainer:
                 engine.enter(stage, step_name)
                 out = getattr(module, step_name)(batch, batch_idx)
                 done += 1
+                step = self._eval_steps[stage]  # Lightning's step for evaluation step values
+                self._eval_steps[stage] = step + 1
                 engine.enter(stage, f"on_{word}_batch_end")
                 self._call(f"on_{word}_batch_end", outputs=out, batch=batch,
                            batch_idx=batch_idx)
                 if (batch_idx + 1) % self.log_every_n_steps == 0:
-                    self._emit(engine.collect_step(), self.global_step)
-        self._hook_module(stage, f"on_{word}_epoch_end")
-        metrics = engine.collect_epoch(stage)
-        self._emit(metrics, self.global_step)
-        self._line(self.log_processor.epoch_line(_STAGE_TEXT[stage], metrics,
-                                                 self.current_epoch, done))
-        self._call(f"on_{word}_epoch_end")
+                    metrics = engine.collect_step()
+                    if self.fan is not None and metrics:  # a row of its own, not merged
+                        self._eval_rows.append((step, metrics))
+        metrics = self._end_epoch(stage, done)
         module.train(was_training)
         return metrics
 
+    def _end_epoch(self, stage: str, batches: int) -> dict[str, float]:
+        """The module's epoch-end hook, then the callbacks' (checkpoints last). Callbacks
+        read the epoch's values; what any of them logs goes out in this epoch's row."""
+        hook = f"on_{_STAGE_WORD[stage]}_epoch_end"
+        self._hook_module(stage, hook)
+        metrics = self.engine.collect_epoch(stage)
+        self._emit(metrics, self.global_step)
+        if stage == "train":
+            self._step_schedulers("epoch")
+            self._epoch_done = True
+
+        def collect_late() -> None:
+            late = self.engine.collect_epoch(stage, hook)
+            self._emit(late, self.global_step)
+            metrics.update(late)
+
+        self._call(hook, collect_late=collect_late)
+        if metrics or stage != "train":
+            self._line(self.log_processor.epoch_line(_STAGE_TEXT[stage], metrics,
+                                                     self.current_epoch, batches))
+        return metrics
+
     # -- output ------------------------------------------------------------------------------
-    def _log_step_now(self) -> None:
-        """Collect and send this step's values if it is a logging step (once)."""
-        if not self._step_log_due:
+    def _train_line(self) -> None:
+        """The text log's line for this logging step."""
+        if self._text is None or not self._text.active:
             return
-        self._step_log_due = False
-        self._emit(self.engine.collect_step(), self.global_step)
-        if self._text is not None and self._text.active:
-            optimizer = self.optimizers[0] if self.optimizers else None
-            planned = self._planned_batches
-            self._line(self.log_processor.train_line(
-                self.engine.histories, self.current_epoch, self.batch_idx + 1,
-                self.num_training_batches, self.global_step,
-                self.max_steps if self.max_steps >= 0 else _times(
-                    self.num_training_batches, self.max_epochs),
-                None if planned is None else planned - self._batches_done,
-                optimizer.param_groups[0]["lr"] if optimizer is not None else None))
+        optimizer = self.optimizers[0] if self.optimizers else None
+        planned = self._planned_batches
+        self._line(self.log_processor.train_line(
+            self.engine.histories, self.current_epoch, self.batch_idx + 1,
+            self.num_training_batches, self.global_step,
+            self.max_steps if self.max_steps >= 0 else _times(
+                self.num_training_batches, self.max_epochs),
+            None if planned is None else planned - self._batches_done,
+            optimizer.param_groups[0]["lr"] if optimizer is not None else None))
 
     def _line(self, line: str) -> None:
         if self._text is None or not self._text.active:
@@ -595,7 +660,7 @@ class Trainer:
 
     def _emit(self, metrics: dict[str, float], step: int) -> None:
         """Merge ``metrics`` into the row of ``step``; a row goes out when the next step's
-        values arrive, at a checkpoint or at the end, as one ``log_metrics`` call."""
+        values arrive or at the end, as one ``log_metrics`` call."""
         if self.fan is None or not metrics:
             return
         if step != self._row_step:
@@ -606,11 +671,15 @@ class Trainer:
 
     def _send_row(self) -> None:
         """Send the current row as one ``log_metrics`` call and start a new one (the
-        fan-out's workers take rows in bursts, so this costs the training loop little)."""
-        if self._row and self.fan is not None:
-            self.fan.log_metrics(self._row, step=self._row_step)
-        self._row = {}
-        self._row_step = -1
+        fan-out's workers take rows in bursts, so this costs the training loop little).
+        Evaluation step rows waiting go first, so the last step a backend saw before a
+        checkpoint is a training step (its resume point)."""
+        if self.fan is not None:
+            for step, metrics in self._eval_rows:
+                self.fan.log_metrics(metrics, step=step)
+            if self._row:
+                self.fan.log_metrics(self._row, step=self._row_step)
+        self._row, self._row_step, self._eval_rows = {}, -1, []
 
 
 def _limit(loader: Any, limit: int | float) -> int | None:

@@ -43,6 +43,14 @@ class Spy:
     def on_train_batch_end(self, trainer, outputs, batch, batch_idx):
         self._note("on_train_batch_end", trainer, outputs=outputs, batch_idx=batch_idx)
 
+    def on_before_backward(self, trainer, module, loss):
+        self._note("on_before_backward", trainer, loss=loss.detach().clone(),
+                   grads=[p.grad is not None for p in module.parameters()])
+
+    def on_after_backward(self, trainer, module):
+        self._note("on_after_backward", trainer,
+                   grads=[p.grad is not None for p in module.parameters()])
+
     def on_before_optimizer_step(self, trainer, module, optimizer):
         self._note("on_before_optimizer_step", trainer, optimizer=optimizer,
                    grads=[p.grad is not None for p in module.parameters()])
@@ -55,6 +63,12 @@ class Spy:
 
     def on_validation_epoch_end(self, trainer):
         self._note("on_validation_epoch_end", trainer, metrics=dict(trainer.callback_metrics))
+
+    def on_test_epoch_start(self, trainer):
+        self._note("on_test_epoch_start", trainer, batches=trainer.num_val_batches)
+
+    def on_test_batch_end(self, trainer, outputs, batch, batch_idx):
+        self._note("on_test_batch_end", trainer, outputs=outputs, batch_idx=batch_idx)
 
     def on_test_epoch_end(self, trainer):
         self._note("on_test_epoch_end", trainer, metrics=dict(trainer.callback_metrics))
@@ -140,6 +154,36 @@ def test_hook_on_before_optimizer_step(run):
     assert all(s["optimizer"] is trainer.optimizers[0] and all(s["grads"]) for s in calls)
 
 
+def test_hook_on_before_backward(run):
+    calls, ends = run[0].of("on_before_backward"), run[0].of("on_train_batch_end")
+    assert [s["step"] for s in calls] == list(range(8))  # before each batch's step
+    assert [s["loss"] for s in calls] == [s["outputs"] for s in ends]  # what backward gets
+    assert not any(any(s["grads"]) for s in calls)  # gradients were cleared after each step
+
+
+def test_hook_on_after_backward(run):
+    calls = run[0].of("on_after_backward")
+    assert [s["step"] for s in calls] == list(range(8))
+    assert all(all(s["grads"]) for s in calls)
+
+
+def test_after_backward_sees_each_batch_and_logs_step_values(make_trainer, recorder):
+    norms = []
+
+    class GradNorm:
+        def on_after_backward(self, trainer, module):
+            norm = torch.cat([p.grad.flatten() for p in module.parameters()]).norm()
+            norms.append(norm.item())
+            module.log("grad_norm", norm)  # a step value by default, as in Lightning
+
+    trainer = make_trainer(loggers=[recorder], accumulate_grad_batches=2,
+                           callbacks=[GradNorm()])
+    trainer.fit(Regression(), loader(16))  # 4 batches: 2 optimizer steps
+    assert len(norms) == 4  # every backward, accumulated or not
+    assert [(s, m["grad_norm"]) for s, m in recorder.metrics] == [
+        (1, pytest.approx(norms[1])), (2, pytest.approx(norms[3]))]
+
+
 def test_hook_on_validation_epoch_start(run):
     assert [s["step"] for s in run[0].of("on_validation_epoch_start")] == [4, 8]
 
@@ -151,6 +195,17 @@ def test_hook_on_validation_batch_end(run):
 def test_hook_on_validation_epoch_end(run):
     ends = run[0].of("on_validation_epoch_end")
     assert len(ends) == 2 and all("val_loss" in s["metrics"] for s in ends)
+
+
+def test_hook_on_test_epoch_start(run):
+    [start] = run[0].of("on_test_epoch_start")
+    assert start["batches"] == 2 and start["step"] == 8
+
+
+def test_hook_on_test_batch_end(run):
+    ends = run[0].of("on_test_batch_end")
+    assert [s["batch_idx"] for s in ends] == [0, 1]
+    assert all(s["outputs"] is None for s in ends)  # what test_step returned
 
 
 def test_hook_on_test_epoch_end(run):

@@ -96,7 +96,8 @@ def test_two_processes_sync_like_one(tmp_path):
     assert trainer.global_step == EPOCHS * 4
     assert checkpoint.best_model_path.endswith("epoch=1-step=8.ckpt")  # state came back
     saved = torch.load(checkpoint.best_model_path, weights_only=False)
-    assert saved["loggers"]["csv"]["step"] == 8
+    assert saved["loggers"]["csv"]["step"] == 6  # the rows sent before it; step 8's row
+    assert saved["row"]["step"] == 8 and "m0_epoch" in saved["row"]["metrics"]  # rides along
     assert "Epoch(train) [2][4/4]" in (root / "run.log").read_text()
     assert "DEBUG - rank 1/2 on cpu: fit" in (root / "run_rank1.log").read_text()
 

@@ -111,14 +111,14 @@ def test_callback_hooks_run_in_order(make_trainer):
         pass
 
     for hook in ("on_fit_start", "on_train_epoch_start", "on_train_batch_start",
-                 "on_before_optimizer_step", "on_train_batch_end", "on_validation_epoch_start",
-                 "on_validation_batch_end", "on_validation_epoch_end", "on_train_epoch_end",
-                 "on_fit_end"):
+                 "on_before_backward", "on_after_backward", "on_before_optimizer_step",
+                 "on_train_batch_end", "on_validation_epoch_start", "on_validation_batch_end",
+                 "on_validation_epoch_end", "on_train_epoch_end", "on_fit_end"):
         setattr(Spy, hook, lambda self, _h=hook: calls.append(_h))
     make_trainer(callbacks=[Spy()]).fit(Regression(), loader(4), loader(4))
     assert calls == ["on_fit_start", "on_train_epoch_start", "on_train_batch_start",
-                     "on_before_optimizer_step", "on_train_batch_end",
-                     "on_validation_epoch_start", "on_validation_batch_end",
+                     "on_before_backward", "on_after_backward", "on_before_optimizer_step",
+                     "on_train_batch_end", "on_validation_epoch_start", "on_validation_batch_end",
                      "on_validation_epoch_end", "on_train_epoch_end", "on_fit_end"]
 
 

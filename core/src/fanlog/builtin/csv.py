@@ -94,7 +94,7 @@ class CSVLogger:
             self._add_columns(new)
         cells = [str(step)] + [_cell(row[c]) if c in row else "" for c in self._columns]
         os.write(self._fd, (",".join(cells) + "\n").encode())
-        self._last_step = step
+        self._last_step = step if self._last_step is None else max(self._last_step, step)
 
     def log_hyperparams(self, params: dict[str, Any]) -> None:
         self._hparams.update(to_plain(params))
