@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import pluggy
 
-from fanlog import media
 from fanlog.errors import BackendError
 from fanlog.hookspecs import (
     LIFECYCLE_LOGGER_HOOKS,
@@ -426,17 +425,20 @@ class FanOut:
     def log_image(self, key: str, image: Any, step: int | None = None,
                   dataformats: str = "CHW") -> None:
         """Send an image (tensor or array; see the hook spec for layouts)."""
+        from fanlog import media  # numpy: imported when media is first logged
         array = media.to_numpy(image)
         media.check_image(array, dataformats)
         self._call("log_image", key=_key(key), image=array, step=step, dataformats=dataformats)
 
     def log_histogram(self, key: str, values: Any, step: int | None = None,
                       bins: int = 64) -> None:
+        from fanlog import media
         array = media.to_numpy(values).reshape(-1)
         self._call("log_histogram", key=_key(key), values=array, step=step, bins=int(bins))
 
     def log_audio(self, key: str, audio: Any, step: int | None = None,
                   sample_rate: int = 16_000) -> None:
+        from fanlog import media
         array = media.to_numpy(audio)
         if array.ndim not in (1, 2):
             raise ValueError(f"audio must be (samples,) or (channels, samples); got {array.shape}")

@@ -449,8 +449,8 @@ class MetricsEngine:
         if adds:
             buf = self._pack([values[i] for i in adds])
             dist.all_reduce(buf, op=dist.ReduceOp.SUM)
-            for j, i in enumerate(adds):
-                values[i] = buf[j] / self.world_size if slots[i].reduce == "mean" else buf[j]
+            for i, total in zip(adds, self._unpack(buf), strict=True):
+                values[i] = total / self.world_size if slots[i].reduce == "mean" else total
         highs = [i for i, s in enumerate(slots) if s.sync_dist and s.reduce == "max"]
         lows = [i for i, s in enumerate(slots) if s.sync_dist and s.reduce == "min"]
         if highs or lows:
@@ -458,8 +458,8 @@ class MetricsEngine:
             buf[len(highs):].neg_()
             dist.all_reduce(buf, op=dist.ReduceOp.MAX)
             buf[len(highs):].neg_()
-            for j, i in enumerate(highs + lows):
-                values[i] = buf[j]
+            for i, value in zip(highs + lows, self._unpack(buf), strict=True):
+                values[i] = value
         return values
 
     def _sync_epoch(self, slots: list[_Slot]) -> None:
@@ -483,8 +483,16 @@ class MetricsEngine:
 
     def _pack(self, values: list[Any]) -> Tensor:
         dtype = torch.float32 if self.sync_device.type == "mps" else torch.float64
-        return torch.stack([torch.as_tensor(v, dtype=dtype).to(self.sync_device)
-                            for v in values])
+        device = self.sync_device
+        if all(v.__class__ is Tensor and v.device == device for v in values):
+            return torch.stack(values).to(dtype)  # one op for the lot, not two per value
+        return torch.stack([torch.as_tensor(v, dtype=dtype).to(device) for v in values])
+
+    @staticmethod
+    def _unpack(buf: Tensor) -> list[Any]:
+        """A reduced buffer's values: floats on the CPU (reading them is no transfer), else
+        views of ``buf`` that go to the host with the step's other values, in one transfer."""
+        return buf.tolist() if buf.is_cpu else list(buf.unbind())
 
 
 def _hashable(value: Any) -> bool:

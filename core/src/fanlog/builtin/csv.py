@@ -41,6 +41,7 @@ class CSVLogger:
         self.prefix = prefix
         self._fd: int | None = None
         self._columns: list[str] = []
+        self._known: set[str] = set()  # the columns, for membership tests
         self._hparams: dict[str, Any] = {}
         self._last_step: int | None = None
         self._resume_step: int | None = None
@@ -88,12 +89,16 @@ class CSVLogger:
             return  # already in the file from before the restart
         if self._fd is None:
             self._open()
-        row = {f"{self.prefix}-{k}" if self.prefix else k: v for k, v in metrics.items()}
-        new = [k for k in row if k not in self._columns]
-        if new:
-            self._add_columns(new)
-        cells = [str(step)] + [_cell(row[c]) if c in row else "" for c in self._columns]
-        os.write(self._fd, (",".join(cells) + "\n").encode())
+        row = {f"{self.prefix}-{k}": v for k, v in metrics.items()} if self.prefix else metrics
+        if row and list(row) == self._columns:  # the usual row: every column, in order
+            line = f"{step},{','.join(map(repr, map(float, row.values())))}\n"
+        else:
+            new = [k for k in row if k not in self._known]
+            if new:
+                self._add_columns(new)
+            line = ",".join([str(step)] + [_cell(row[c]) if c in row else ""
+                                           for c in self._columns]) + "\n"
+        os.write(self._fd, line.encode())
         self._last_step = step if self._last_step is None else max(self._last_step, step)
 
     def log_hyperparams(self, params: dict[str, Any]) -> None:
@@ -137,12 +142,14 @@ class CSVLogger:
             with path.open(encoding="utf-8") as fh:
                 header = fh.readline().rstrip("\n")
             self._columns = header.split(",")[1:] if header else []
+            self._known = set(self._columns)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if os.fstat(self._fd).st_size == 0:
             os.write(self._fd, b"step\n")
 
     def _add_columns(self, new: list[str]) -> None:
         self._columns.extend(new)
+        self._known.update(new)
         pad = "," * len(new)
         self._rewrite(keep=lambda step: True, pad=pad)
 
