@@ -234,7 +234,7 @@ def resolve(
         for layer in layers:
             merged.update(layer.get(choice.name, {}))
         choices.append(Choice(choice.name, merged, instances.get(choice.name)))
-    stray = {n for layer in (cli_opts,) for n in layer} - {c.name for c in choices}
+    stray = set(cli_opts) - {c.name for c in choices}
     if stray:
         raise ConfigError(f"--logger-option names logger(s) {sorted(stray)} that are not "
                           f"selected ({', '.join(c.name for c in choices)})")

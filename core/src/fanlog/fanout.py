@@ -531,20 +531,22 @@ class FanOut:
             self.status or "running", {n: o.stats for n, o in self.outlets.items()})
 
     # -- internals -------------------------------------------------------------------------
-    def _call(self, hook: str, _warn: bool = True, **kwargs: Any) -> None:
+    def _prepare(self, hook: str, warn: bool = True) -> None:
+        """What every fan-out call does first: raise a new failure under on_error="raise",
+        and warn once about backends that lack ``hook``."""
         if self._failed.is_set() and self.on_error == "raise":
             self._raise_new_failures()
         missing = self._missing.get(hook)
-        if missing and _warn:
+        if missing and warn:
             self._warn_unsupported(hook, missing)
+
+    def _call(self, hook: str, _warn: bool = True, **kwargs: Any) -> None:
+        self._prepare(hook, _warn)
         getattr(self._hook, hook)(**kwargs)
 
     def _call_sync(self, hook: str, kwargs: dict[str, Any],
                    timeout: float | None = 30.0) -> dict[str, Any]:
-        if self._failed.is_set() and self.on_error == "raise":
-            self._raise_new_failures()
-        if self._missing.get(hook):
-            self._warn_unsupported(hook, self._missing[hook])
+        self._prepare(hook)
         results: dict[str, Any] = {}
         for name, outlet in self.outlets.items():
             if hook not in outlet.hooks or outlet.fenced:

@@ -244,8 +244,6 @@ class CallbackSpec:
         callbacks too: the console prints these lines instead of its own metric lines."""
 
 
-#: Logger hooks the fan-out delivers synchronously (the caller waits for each backend).
-SYNC_HOOKS = frozenset({"log_graph", "watch", "state_dict", "load_state_dict"})
 #: Hooks that are part of a run's bookkeeping, not data: no "unsupported" warning.
 LIFECYCLE_LOGGER_HOOKS = frozenset({"save", "finalize", "state_dict", "load_state_dict"})
 
