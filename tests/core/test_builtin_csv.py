@@ -12,11 +12,10 @@ import textwrap
 import time
 
 import pytest
+import yaml
 
 from fanlog import FanOut
 from fanlog.builtin.csv import CSVLogger
-
-yaml = pytest.importorskip("yaml")
 
 
 def read(path):

@@ -8,12 +8,11 @@ from __future__ import annotations
 import csv
 
 import pytest
+import yaml
 
 from fanlog.builtin.csv import CSVLogger
 from fanlog.params import flatten
 from fanlog.testing import BackendConformance, Readback
-
-yaml = pytest.importorskip("yaml")
 
 
 def read_back(backend: CSVLogger) -> Readback:

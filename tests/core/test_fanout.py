@@ -373,7 +373,7 @@ def test_flush_calls_save_and_waits():
 
 
 def test_figure_is_closed_once_every_backend_had_it():
-    plt = pytest.importorskip("matplotlib.pyplot")
+    import matplotlib.pyplot as plt
     a, b = Gated(), RecordingLogger()
     run = make(a, b)
     fig = plt.figure()

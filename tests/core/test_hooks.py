@@ -63,7 +63,7 @@ def test_hook_log_audio(run, rec):
 
 
 def test_hook_log_figure(run, rec):
-    plt = pytest.importorskip("matplotlib.pyplot")
+    import matplotlib.pyplot as plt
     fig = plt.figure()
     run.log_figure("f", fig, 1, close=False)
     run.flush()

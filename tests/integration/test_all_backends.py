@@ -16,9 +16,6 @@ from fanlog import FanOut
 from fanlog.testing import fake_training_run
 from fanlog.testing.network import blocked_network
 
-for module in ("fanlog_tensorboard", "fanlog_wandb", "fanlog_comet", "fanlog_neptune"):
-    pytest.importorskip(module, reason="needs every first-party plugin (tox env 'all')")
-
 
 @pytest.fixture
 def offline(tmp_path, monkeypatch):

@@ -3,12 +3,7 @@ MLflow on SQLite, each read back with its own reader."""
 
 from __future__ import annotations
 
-import pytest
-
 from fanlog.cli import main
-
-pytest.importorskip("fanlog_tensorboard", reason="needs fanlog-tensorboard (tox env 'all')")
-pytest.importorskip("fanlog_mlflow", reason="needs fanlog-mlflow (tox env 'all')")
 
 
 def test_demo_logs_to_console_csv_tensorboard_and_mlflow(tmp_path, monkeypatch, capsys):

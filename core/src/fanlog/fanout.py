@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import pluggy
 
+from fanlog import trace
 from fanlog.errors import BackendError
 from fanlog.hookspecs import (
     LIFECYCLE_LOGGER_HOOKS,
@@ -94,6 +95,7 @@ class _Manager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(PROJECT)
         self.add_hookspecs(LoggerSpec)
+        trace.install(self, "loggers")
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         if isinstance(plugin, Outlet):
@@ -548,9 +550,12 @@ class FanOut:
                    timeout: float | None = 30.0) -> dict[str, Any]:
         self._prepare(hook)
         results: dict[str, Any] = {}
+        tracing = trace.enabled()
         for name, outlet in self.outlets.items():
             if hook not in outlet.hooks or outlet.fenced:
                 continue
+            if tracing:
+                trace.emit(f"loggers.{hook}({trace.arguments(kwargs)}) -> [{name}] (synchronous)")
             try:
                 results[name] = outlet.call(hook, kwargs, timeout)
             except FutureTimeout:

@@ -23,7 +23,7 @@ import pluggy
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from fanlog import distributed, hub
+from fanlog import distributed, hub, trace
 from fanlog.callbacks import ModelCheckpoint, ProgressBar
 from fanlog.distributed import World
 from fanlog.fanout import FanOut
@@ -46,6 +46,7 @@ class CallbackManager(pluggy.PluginManager):
     def __init__(self, callbacks: Iterable[object] = ()) -> None:
         super().__init__(PROJECT)
         self.add_hookspecs(CallbackSpec)
+        trace.install(self, "callbacks")
         for callback in reversed(list(callbacks)):
             self.register(callback)
         self.active = frozenset(

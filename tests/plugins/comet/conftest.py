@@ -15,7 +15,7 @@ import pytest
 
 from tests.plugins.comet.comet_support import blocked_network, private_home
 
-# The test modules import comet_ml while they are collected (pytest.importorskip), before any
+# The test modules import comet_ml while they are collected, before any
 # fixture runs. Give that import what the backend sets before it imports comet_ml itself (a
 # fresh-interpreter test checks the backend alone): no error reporting over the network, no
 # auto-logging warnings; and keep matplotlib, which comet_ml imports when it is installed,
@@ -42,7 +42,7 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def no_leftovers() -> Iterator[None]:
     """Fail if the test leaves a thread or a child process behind."""
-    psutil = pytest.importorskip("psutil")
+    import psutil
     before = {t.ident for t in threading.enumerate()}
     yield
     extra = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]

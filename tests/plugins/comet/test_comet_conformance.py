@@ -7,11 +7,8 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+import comet_ml  # noqa: F401  (collected first, as the SDK wants)
 import pytest
-
-pytest.importorskip("comet_ml")
-pytest.importorskip("fanlog_comet")
-
 from fanlog_comet import CometLogger
 
 from fanlog.testing import BackendConformance, Readback

@@ -10,11 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import comet_ml  # noqa: F401  (collected first, as the SDK wants)
 import pytest
-
-pytest.importorskip("comet_ml")
-pytest.importorskip("fanlog_comet")
-
 import torch
 
 from fanlog import ConfigError, FanOut

@@ -7,11 +7,8 @@ import subprocess
 import sys
 import time
 
+import comet_ml
 import pytest
-
-pytest.importorskip("comet_ml")
-pytest.importorskip("fanlog_comet")
-
 from fanlog_comet import CometLogger
 
 from fanlog.status import Status
@@ -70,7 +67,6 @@ def test_finalize_without_any_data_starts_nothing(tmp_path):
 
 
 def test_experiment_is_the_comet_experiment(tmp_path):
-    import comet_ml
 
     logger = offline(tmp_path, experiment_name="native", project_name="p")
     exp = logger.experiment

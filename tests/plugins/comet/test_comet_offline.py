@@ -13,12 +13,9 @@ import json
 import math
 import wave
 
-import pytest
-
-pytest.importorskip("comet_ml")
-pytest.importorskip("fanlog_comet")
-
+import comet_ml  # noqa: F401  (collected first, as the SDK wants)
 import numpy as np
+import pytest
 import torch
 from fanlog_comet import CometLogger
 

@@ -10,19 +10,16 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+import mlflow  # noqa: F401  (collected first, as the SDK wants)
 import numpy as np
 import pytest
-
-pytest.importorskip("mlflow")
-pytest.importorskip("fanlog_mlflow")
-
 from fanlog_mlflow import MLFlowLogger
 from fanlog_mlflow.logger import RUN_STATUS
 
 from fanlog import Status
 from fanlog.testing import BackendConformance, Readback
 
-STATUS_OF = {mlflow: status.value for status, mlflow in RUN_STATUS.items()}
+STATUS_OF = {name: status.value for status, name in RUN_STATUS.items()}
 #: MLflow stores infinities as the largest finite doubles
 INFINITIES = {float(np.finfo(float).max): np.inf, float(-np.finfo(float).max): -np.inf}
 _STEP_FILE = re.compile(r"(.+)/step_(\d+)\.\w+$")

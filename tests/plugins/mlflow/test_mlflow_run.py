@@ -8,11 +8,8 @@ import sys
 import textwrap
 import threading
 
+import mlflow  # noqa: F401  (collected first, as the SDK wants)
 import pytest
-
-pytest.importorskip("mlflow")
-pytest.importorskip("fanlog_mlflow")
-
 from fanlog_mlflow import MLFlowLogger
 
 from fanlog import ConfigError, FanOut, Status

@@ -7,11 +7,6 @@ import csv
 import time
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("mlflow")
-pytest.importorskip("fanlog_mlflow")
-
 from fanlog_mlflow import MLFlowLogger
 
 from fanlog import FanOut, Status

@@ -33,7 +33,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def no_leftovers() -> Iterator[None]:
     """Fail if the test leaves a thread or a child process behind."""
-    psutil = pytest.importorskip("psutil")
+    import psutil
     before = {t.ident for t in threading.enumerate()}
     yield
     extra = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]

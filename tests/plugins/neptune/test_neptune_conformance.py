@@ -8,11 +8,8 @@ import pickle
 from collections.abc import Callable
 from pathlib import Path
 
+import neptune  # noqa: F401  (collected first, as the SDK wants)
 import pytest
-
-pytest.importorskip("neptune")
-pytest.importorskip("fanlog_neptune")
-
 from fanlog_neptune import NeptuneLogger
 from fanlog_neptune.logger import AUDIO, FIGURES, IMAGES, NONFINITE, TEXT
 

@@ -11,11 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import neptune  # noqa: F401  (collected first, as the SDK wants)
 import pytest
-
-pytest.importorskip("neptune")
-pytest.importorskip("fanlog_neptune")
-
 import torch
 
 from fanlog import ConfigError, FanOut

@@ -10,11 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import neptune  # noqa: F401  (collected first, as the SDK wants)
 import pytest
-
-pytest.importorskip("neptune")
-pytest.importorskip("fanlog_neptune")
-
 from fanlog_neptune import NeptuneLogger
 
 from fanlog.status import Status

@@ -11,12 +11,9 @@ import io
 import math
 import wave
 
-import pytest
-
-pytest.importorskip("neptune")
-pytest.importorskip("fanlog_neptune")
-
+import neptune  # noqa: F401  (collected first, as the SDK wants)
 import numpy as np
+import pytest
 import torch
 from fanlog_neptune import NeptuneLogger
 

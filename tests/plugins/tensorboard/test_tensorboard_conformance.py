@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("tensorboard")
-pytest.importorskip("fanlog_tensorboard")
-
+import tensorboard  # noqa: F401  (collected first, as the SDK wants)
 from fanlog_tensorboard import TensorBoardLogger
 from tensorboard.plugins.hparams import metadata
 

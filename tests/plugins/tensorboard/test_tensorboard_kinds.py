@@ -11,10 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-pytest.importorskip("tensorboard")
-pytest.importorskip("fanlog_tensorboard")
-
+import tensorboard  # noqa: F401  (collected first, as the SDK wants)
 from fanlog_tensorboard import TensorBoardLogger
 from PIL import Image
 from tensorboard.plugins.hparams import api_pb2, metadata
@@ -198,7 +195,7 @@ def test_audio_mono_and_stereo(logger: TensorBoardLogger, read_run) -> None:
 # -- figures, graphs, artifacts --------------------------------------------------------------
 
 def test_figure_rendered_and_left_open(logger: TensorBoardLogger, read_run) -> None:
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(2, 1), dpi=50, facecolor=(1.0, 0.0, 0.0))

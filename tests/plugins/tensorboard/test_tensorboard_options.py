@@ -7,10 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("tensorboard")
-pytest.importorskip("fanlog_tensorboard")
-
+import tensorboard  # noqa: F401  (collected first, as the SDK wants)
 from fanlog_tensorboard import TensorBoardLogger
 
 

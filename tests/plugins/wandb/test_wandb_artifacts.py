@@ -6,10 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("wandb")
-pytest.importorskip("fanlog_wandb")
-
+import wandb  # noqa: F401  (collected first, as the SDK wants)
 from fanlog_wandb import WandbLogger
 
 from fanlog import FanOut, Status
@@ -80,7 +77,7 @@ def test_log_model_true_stores_remaining_checkpoints_at_a_successful_end(
 
 
 def test_watch_logs_gradients_and_parameters_then_unhooks(tmp_path, read_run):
-    torch = pytest.importorskip("torch")
+    import torch
     model = torch.nn.Sequential(torch.nn.Linear(3, 2))
     fan = FanOut([{"name": "wandb", "save_dir": str(tmp_path / "runs")}], summary=False)
     fan.watch(model, log="all", log_freq=1)

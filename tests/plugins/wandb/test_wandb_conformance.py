@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("wandb")
-pytest.importorskip("fanlog_wandb")
-
+import wandb  # noqa: F401  (collected first, as the SDK wants)
 from fanlog_wandb import WandbLogger
 from fanlog_wandb.logger import EXIT_CODES
 

@@ -7,11 +7,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
-pytest.importorskip("wandb")
-pytest.importorskip("fanlog_wandb")
-
 STEP = "trainer/global_step"
 
 

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
-pytest.importorskip("wandb")
-pytest.importorskip("fanlog_wandb")
-
 from fanlog_wandb import WandbLogger
 
 from fanlog import FanOut, Status

@@ -7,10 +7,7 @@ import json
 
 import numpy as np
 import pytest
-
-pytest.importorskip("wandb")
-pytest.importorskip("fanlog_wandb")
-
+import wandb
 from fanlog_wandb import WandbLogger
 
 from fanlog import Status
@@ -140,7 +137,7 @@ def test_media_are_stored_losslessly(tmp_path, read_run):
 
 
 def test_figure_is_stored_as_an_image(tmp_path, read_run):
-    plt = pytest.importorskip("matplotlib.pyplot")
+    import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=(3, 2), dpi=50)
     plt.plot([0, 1], [1, 0])
@@ -163,7 +160,6 @@ def test_finalize_before_anything_was_logged_starts_no_run(tmp_path):
 
 
 def test_experiment_is_the_wandb_run(tmp_path):
-    import wandb
 
     logger = WandbLogger(save_dir=tmp_path, offline=True)
     assert isinstance(logger.experiment, wandb.Run)
@@ -180,7 +176,6 @@ def test_offline_option_without_wandb_mode(tmp_path, monkeypatch, read_run):
 
 
 def test_an_active_wandb_run_is_reused_and_left_open(tmp_path, read_run):
-    import wandb
 
     mine = wandb.init(dir=tmp_path, project="mine")
     logger = WandbLogger(save_dir=tmp_path / "unused")

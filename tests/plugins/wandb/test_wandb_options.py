@@ -8,10 +8,7 @@ import sys
 import textwrap
 
 import pytest
-
-pytest.importorskip("wandb")
-pytest.importorskip("fanlog_wandb")
-
+import wandb  # noqa: F401  (collected first, as the SDK wants)
 from fanlog_wandb import WandbLogger
 
 from fanlog import ConfigError, FanOut

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-pytest.importorskip("wandb")
-pytest.importorskip("fanlog_wandb")
-
+import wandb  # noqa: F401  (collected first, as the SDK wants)
 from fanlog_wandb import WandbLogger
 
 from fanlog import FanOut, Status
