@@ -41,10 +41,8 @@ def test_every_expected_logger_loads():
 
 
 def test_the_torch_pin_held():
-    import torch
-
-    assert torch.__version__.split("+")[0] == _pinned("torch")
-    assert torch.version.cuda is None, f"a CUDA build of torch was installed: {torch.__version__}"
+    version = importlib.metadata.version("torch")
+    assert version.split("+")[0] == _pinned("torch")
     nvidia = sorted(d.metadata["Name"] for d in importlib.metadata.distributions()
                     if (d.metadata["Name"] or "").lower().startswith("nvidia-"))
     assert nvidia == [], f"CUDA packages were installed: {nvidia}"

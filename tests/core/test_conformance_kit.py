@@ -152,6 +152,7 @@ def test_every_check_has_a_breaking_backend():
     assert checks == set(BREAKS)
 
 
+@pytest.mark.slow  # the kit runs once in a subprocess over every broken variant
 def test_the_template_backend_passes_every_check(outcomes):
     import matplotlib  # noqa: F401
     reference = {k: v for k, v in outcomes.items() if k.startswith("TestReference::")}
@@ -161,6 +162,7 @@ def test_the_template_backend_passes_every_check(outcomes):
         "TestReference::test_secrets_are_not_written"}     # test_template.py; no secrets
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("check", sorted(BREAKS))
 def test_each_check_fails_its_broken_backend(outcomes, check):
     if check == "test_figure":

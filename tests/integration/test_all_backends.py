@@ -40,6 +40,7 @@ def offline(tmp_path, monkeypatch):
     assert not [a for a in attempts if a not in ("localhost", "127.0.0.1")], attempts
 
 
+@pytest.mark.slow
 def test_one_run_reaches_every_backend(offline):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -3,9 +3,12 @@ MLflow on SQLite, each read back with its own reader."""
 
 from __future__ import annotations
 
+import pytest
+
 from fanlog.cli import main
 
 
+@pytest.mark.slow
 def test_demo_logs_to_console_csv_tensorboard_and_mlflow(tmp_path, monkeypatch, capsys):
     from mlflow import MlflowClient
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -42,6 +42,7 @@ def test_bad_options_fail_before_the_fan_out_starts():
         FanOut([{"name": "mlflow", "log_model": "sometimes"}], summary=False)
 
 
+@pytest.mark.slow
 def test_mlflow_is_imported_only_when_the_run_starts(store_uri, tmp_path):
     """Listing plugins, building the fan-out and its backend import no MLflow (~2 s)."""
     script = textwrap.dedent(f"""

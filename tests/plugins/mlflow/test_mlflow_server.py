@@ -7,9 +7,12 @@ import csv
 import time
 from pathlib import Path
 
+import pytest
 from fanlog_mlflow import MLFlowLogger
 
 from fanlog import FanOut, Status
+
+pytestmark = pytest.mark.slow  # starts a real mlflow server (10-20 s)
 
 
 def test_a_run_against_a_server(mlflow_server, tmp_path):
