@@ -10,7 +10,6 @@ per worker). gloo on CPU, nccl on CUDA. Multi-node is the launcher's job.
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, RandomSampler
+
+from fanlog.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,6 @@ def init(world: World, device: torch.device) -> bool:
         torch.cuda.set_device(device)
     dist.init_process_group(backend, rank=world.rank, world_size=world.size)
     return True
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def spawn(fn: Callable[..., Any], nprocs: int, *args: Any, start_method: str = "spawn") -> Any:

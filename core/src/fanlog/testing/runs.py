@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from collections.abc import Callable
 from typing import Any
+
+from fanlog.ports import free_port
 
 
 def fake_training_run(fan: Any, steps: int = 20, log_every: int = 5) -> dict[str, Any]:
@@ -56,12 +57,6 @@ def fake_training_run(fan: Any, steps: int = 20, log_every: int = 5) -> dict[str
     sent["artifact"] = path
     fan.flush()
     return sent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _gloo_worker(rank: int, world: int, port: int, fn: Callable, args: tuple, results) -> None:

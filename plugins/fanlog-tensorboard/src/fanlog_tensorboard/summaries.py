@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import time
-import wave
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,6 +14,8 @@ import numpy as np
 from PIL import Image
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+from fanlog.media import to_wav_bytes
 
 # The plugin has no "aborted" status: an interrupted run shows as a failure.
 _STATUS = {
@@ -61,16 +62,9 @@ def audio(tag: str, clip: np.ndarray, sample_rate: int) -> Summary:
 
     torch's ``add_audio`` takes mono only; this keeps every channel.
     """
-    frames = np.atleast_2d(np.asarray(clip, dtype=np.float64)).T  # (samples, channels)
-    pcm = np.round(np.clip(np.nan_to_num(frames), -1.0, 1.0) * 32767).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as wav:
-        wav.setnchannels(pcm.shape[1])
-        wav.setsampwidth(2)
-        wav.setframerate(sample_rate)
-        wav.writeframes(pcm.tobytes())
-    snd = Summary.Audio(sample_rate=float(sample_rate), num_channels=pcm.shape[1],
-                        length_frames=pcm.shape[0], encoded_audio_string=buf.getvalue(),
+    channels, frames = np.atleast_2d(np.asarray(clip)).shape
+    snd = Summary.Audio(sample_rate=float(sample_rate), num_channels=channels,
+                        length_frames=frames, encoded_audio_string=to_wav_bytes(clip, sample_rate),
                         content_type="audio/wav")
     return Summary(value=[Summary.Value(tag=tag, audio=snd)])
 
