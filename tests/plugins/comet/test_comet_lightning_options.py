@@ -56,7 +56,7 @@ def test_known_options_are_the_sdks():
     sdk = set()
     for cls in (comet_ml.Experiment, comet_ml.OfflineExperiment):
         sdk |= set(inspect.signature(cls.__init__).parameters) - own
-    assert EXPERIMENT_OPTIONS == sdk | {"tags"}
+    assert sdk | {"tags"} == EXPERIMENT_OPTIONS
     assert "tags" in inspect.signature(comet_ml.ExperimentConfig.__init__).parameters
 
 
