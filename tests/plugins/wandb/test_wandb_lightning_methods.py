@@ -144,3 +144,32 @@ def test_good_names_pass_both(value):
     check_project(value)
     check_run_id(value)
     wandb.Settings(project=value, run_id=value)
+
+
+def test_lightnings_synonyms_and_a_given_run(tmp_path, read_runs):
+    """``dir`` and ``mode`` (Lightning passes ``mode`` to wandb.init), ``add_file_policy``,
+    and ``experiment``: a run the caller started, logged into and left to the caller."""
+    import wandb
+
+    report = tmp_path / "report.txt"
+    report.write_text("r")
+    logger = WandbLogger(dir=tmp_path / "a", mode="offline", add_file_policy="immutable")
+    assert logger.save_dir == str(tmp_path / "a")
+    logger.log_metrics({"x": 1.0}, 0)
+    logger.log_artifact(str(report), None, {"kind": "report"})
+    logger.finalize(Status.SUCCESS)
+    (run,) = read_runs(tmp_path / "a")
+    assert run.history == [{"x": 1.0, "trainer/global_step": 0}]
+    assert [a["files"] for a in artifacts(run)] == [{"report.txt": b"r"}]
+
+    own = wandb.init(dir=str(tmp_path / "b"), mode="offline", project="mine")
+    logger = WandbLogger(experiment=own)
+    logger.log_metrics({"y": 2.0}, 5)
+    logger.finalize(Status.SUCCESS)
+    assert logger.version == own.id
+    own.log({"after": 1})  # still the caller's, not finished by fanlog
+    own.finish()
+    wandb.teardown()  # the caller's service, as the caller's run
+    (run,) = read_runs(tmp_path / "b")
+    assert run.history[0] == {"y": 2.0, "trainer/global_step": 5}
+    assert run.history[1]["after"] == 1

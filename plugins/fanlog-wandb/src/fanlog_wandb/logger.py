@@ -24,7 +24,7 @@ from typing import Any, Literal
 from fanlog.backend import CheckpointUploads, add_prefix, check_prefix, prefixed
 from fanlog.status import Status
 from fanlog_wandb import convert, stored
-from fanlog_wandb.checks import check_project, check_run_id
+from fanlog_wandb.checks import check_policy, check_project, check_run_id, lightning_synonyms
 from fanlog_wandb.extras import LightningMethods
 
 DEFAULT_SAVE_DIR = "fanlog_logs"
@@ -32,7 +32,6 @@ DEFAULT_PROJECT = "fanlog"
 #: Status -> W&B exit code (non-zero marks the run failed; 255 is what wandb's own exit
 #: hook reports for KeyboardInterrupt).
 EXIT_CODES = {Status.SUCCESS: 0, Status.FAILED: 1, Status.INTERRUPTED: 255}
-_OWN_ARGUMENTS = {"dir": "save_dir", "mode": "offline"}
 #: wandb.init and the service's teardown, one at a time across this process's loggers: two
 #: workers starting together both took the other's run for their own (finishing it twice),
 #: and a teardown between another logger's start and its run's registration killed it.
@@ -70,6 +69,9 @@ class WandbLogger(LightningMethods):
         checkpoint_name: str | None = None,
         step_metric: str = "trainer/global_step",
         finish_timeout: float = 20.0,
+        dir: str | Path | None = None,
+        experiment: Any = None,
+        add_file_policy: Literal["mutable", "immutable"] = "mutable",
         **kwargs: Any,
     ) -> None:
         for option, value in (("name", name), ("id", id), ("version", version),
@@ -88,12 +90,13 @@ class WandbLogger(LightningMethods):
         if isinstance(finish_timeout, bool) or not isinstance(finish_timeout, int | float) \
                 or finish_timeout < 0:
             raise ValueError(f"finish_timeout must be a number >= 0, got {finish_timeout!r}")
-        for key, ours in _OWN_ARGUMENTS.items():
-            if key in kwargs:
-                raise ValueError(f"pass {ours!r} instead of wandb.init's {key!r}")
+        save_dir, offline = lightning_synonyms(save_dir, dir, offline, kwargs)
+        check_policy(add_file_policy)
         self._name = name
         self._save_dir = None if save_dir is None else str(save_dir)
         self._offline = bool(offline)
+        self._given_run = experiment  # Lightning's `experiment`: log into this run
+        self._add_file_policy = add_file_policy
         self._id = id or version
         self._anonymous = anonymous
         self._project = project
@@ -120,7 +123,7 @@ class WandbLogger(LightningMethods):
         behind; a copy starts a run of its own when it first logs."""
         state = self.__dict__.copy()
         del state["_lock"], state["_log_lock"]
-        state.update(_run=None, _watched=[])
+        state.update(_run=None, _watched=[], _given_run=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -144,6 +147,12 @@ class WandbLogger(LightningMethods):
     def _start(self) -> Any:
         if self._finalized:
             raise RuntimeError("this W&B run was finalized; create a new logger")
+        if self._given_run is not None:  # the caller's run: used, never finished by fanlog
+            self._owns_run = False
+            run = self._given_run
+            run.define_metric(self._step_metric)
+            run.define_metric("*", step_metric=self._step_metric, step_sync=True)
+            return run
         # wandb imports PIL.Image as a LazyModule placed in sys.modules, which another thread
         # importing it meanwhile (the training thread's `import matplotlib.pyplot`) can see
         # half loaded: "partially initialized module 'PIL.Image'". Imported for real first.
@@ -310,16 +319,15 @@ class WandbLogger(LightningMethods):
         artifact.wait()
         artifact.delete(delete_aliases=True)
 
-    @staticmethod
-    def _store(run: Any, path: Path, name: str, kind: str, metadata: dict[str, Any],
+    def _store(self, run: Any, path: Path, name: str, kind: str, metadata: dict[str, Any],
                aliases: list[str] | None) -> Any:
         import wandb
 
         artifact = wandb.Artifact(name, type=kind, metadata=metadata)
         if path.is_dir():
-            artifact.add_dir(str(path))
+            artifact.add_dir(str(path), policy=self._add_file_policy)
         else:
-            artifact.add_file(str(path), name=path.name)
+            artifact.add_file(str(path), name=path.name, policy=self._add_file_policy)
         return run.log_artifact(artifact, aliases=aliases)
 
     def watch(self, model: Any, log: str | None, log_freq: int) -> None:
