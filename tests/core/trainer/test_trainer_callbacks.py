@@ -83,8 +83,16 @@ def test_checkpoint_keeps_the_best_k_and_hands_them_to_backends(make_trainer, re
     assert [Path(a["path"]).name for a in artifacts if "last" not in a["path"]] == [
         "epoch=0-step=2.ckpt", "epoch=1-step=4.ckpt", "epoch=2-step=6.ckpt",
         "epoch=3-step=8.ckpt"]
+    first = str(folder / "epoch=0-step=2.ckpt")
     assert artifacts[0]["metadata"] == {"kind": "checkpoint", "epoch": 0, "step": 2,
-                                        "monitor": "score", "score": 3.0}
+                                        "monitor": "score", "score": 3.0, "best": True,
+                                        "best_path": first, "best_score": 3.0, "kept": [first],
+                                        "callback": checkpoint.state_key}
+    # The last one knows the best and what the callback still keeps (the rest is deleted).
+    assert {k: artifacts[-1]["metadata"][k] for k in ("best", "best_path", "kept")} == {
+        "best": False, "best_path": checkpoint.best_model_path,
+        "kept": [str(folder / "epoch=1-step=4.ckpt"), checkpoint.best_model_path,
+                 str(folder / "last.ckpt")]}
     saved = torch.load(checkpoint.best_model_path, weights_only=False)
     assert saved["global_step"] == 8 and saved["hyper_parameters"]["lr"] == 0.05
 

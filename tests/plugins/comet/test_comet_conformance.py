@@ -60,8 +60,9 @@ class TestCometConformance(BackendConformance):
 
     @pytest.fixture
     def make_backend(self, tmp_path: Path) -> Callable[..., CometLogger]:
+        # log_model="all": the kit's checkpoint is stored when it comes (False ignores them)
         return lambda **options: CometLogger(offline=True, offline_directory=tmp_path / "comet",
-                                             **options)
+                                             log_model="all", **options)
 
     @pytest.fixture
     def read_back(self, tmp_path: Path) -> Callable[[CometLogger], Readback]:

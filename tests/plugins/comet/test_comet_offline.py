@@ -83,7 +83,7 @@ def archive(tmp_path_factory, files, figure) -> Archive:
     with private_home(root / "home"), blocked_network() as attempts:
         logger = CometLogger(offline=True, offline_directory=root / "out", workspace="ws",
                              project_name="fanlog-tests", experiment_name="everything",
-                             prefix="train/")
+                             prefix="train", log_model="all")
         logger.log_hyperparams(PARAMS)
         for step in STEPS:
             logger.log_metrics({"loss": 1.0 / (step + 1), "acc": step / 100}, step)
@@ -119,15 +119,15 @@ def test_experiment_file(archive):
 
 def test_metrics_values_and_steps(archive):
     series = archive.metrics()
-    assert series["train/loss"] == [(s, 1.0 / (s + 1)) for s in STEPS]
-    assert series["train/acc"] == [(s, s / 100) for s in STEPS]
-    assert [name for name in series if not name.startswith("train/")] == []
+    assert series["train-loss"] == [(s, 1.0 / (s + 1)) for s in STEPS]
+    assert series["train-acc"] == [(s, s / 100) for s in STEPS]
+    assert [name for name in series if not name.startswith("train-")] == []
 
 
 def test_non_finite_metrics_are_kept(archive):
     series = archive.metrics()
-    for name, value in (("train/nan", math.nan), ("train/inf", math.inf),
-                        ("train/neg_inf", -math.inf)):
+    for name, value in (("train-nan", math.nan), ("train-inf", math.inf),
+                        ("train-neg_inf", -math.inf)):
         [(step, stored)] = series[name]
         assert step == 100 and same(stored, value)
 

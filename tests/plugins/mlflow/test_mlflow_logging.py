@@ -156,8 +156,10 @@ def test_log_model_false_ignores_checkpoints(make_logger, client, tmp_path):
 def test_log_model_all_uploads_each_checkpoint_as_it_comes(make_logger, client, tmp_path):
     logger = make_logger(log_model="all")
     _checkpoints(logger, tmp_path)
-    assert artifacts(client, logger.run_id) == [
-        "checkpoints/step=10.ckpt", "checkpoints/step=20.ckpt", "checkpoints/step=30.ckpt"]
+    # Lightning's folder per checkpoint: the file, metadata.yaml and aliases.txt
+    assert artifacts(client, logger.run_id) == sorted(
+        f"checkpoints/step={s}/{f}" for s in (10, 20, 30)
+        for f in ("aliases.txt", "metadata.yaml", f"step={s}.ckpt"))
 
 
 def test_log_model_true_uploads_what_is_left_at_the_end(make_logger, client, tmp_path):
@@ -168,9 +170,10 @@ def test_log_model_true_uploads_what_is_left_at_the_end(make_logger, client, tmp
     logger.log_metrics({"x": 1.0}, 0)
     assert artifacts(client, logger.run_id) == []  # nothing before the end
     logger.finalize("success")
-    assert artifacts(client, logger.run_id) == ["checkpoints/last.ckpt",
-                                                "checkpoints/step=30.ckpt"]
-    local = client.download_artifacts(logger.run_id, "checkpoints/last.ckpt",
+    assert artifacts(client, logger.run_id) == sorted(
+        f"checkpoints/{s}/{f}" for s in ("last", "step=30")
+        for f in ("aliases.txt", "metadata.yaml", f"{s}.ckpt"))
+    local = client.download_artifacts(logger.run_id, "checkpoints/last/last.ckpt",
                                       str(tmp_path / "dl"))
     assert Path(local).read_text() == "last"
     assert client.get_run(logger.run_id).info.status == "FINISHED"

@@ -38,9 +38,10 @@ def test_a_run_against_a_server(mlflow_server, tmp_path):
     assert run.data.metrics == {**wide, "loss": 1 / 3}
     assert [(m.step, m.value) for m in client.get_metric_history(logger.run_id, "loss")] == [
         (1, 1.0), (2, 0.5), (3, 1 / 3)]
-    assert [a.path for a in client.list_artifacts(logger.run_id, "checkpoints")] == [
-        "checkpoints/epoch=1.ckpt"]
-    local = client.download_artifacts(logger.run_id, "checkpoints/epoch=1.ckpt",
+    assert [a.path for a in client.list_artifacts(logger.run_id, "checkpoints/epoch=1")] == [
+        "checkpoints/epoch=1/aliases.txt", "checkpoints/epoch=1/epoch=1.ckpt",
+        "checkpoints/epoch=1/metadata.yaml"]
+    local = client.download_artifacts(logger.run_id, "checkpoints/epoch=1/epoch=1.ckpt",
                                       str(tmp_path / "dl"))
     assert Path(local).read_bytes() == b"\0" * 1000
 
@@ -71,8 +72,10 @@ def test_server_dying_mid_run_loses_only_mlflow_data(mlflow_server, relay, tmp_p
 
     lost = summary.backends["mlflow"]
     assert lost.state == "failed" and "Connection" in lost.error
-    assert lost.delivered == 50  # steps 0-49; the rest (and the final status) never arrived
-    assert lost.lost == lost.received - 50 >= 51
+    # steps 0-49 and the flush's save (waiting for async logging); the rest (and the final
+    # status) never arrived
+    assert lost.delivered == 51
+    assert lost.lost == lost.received - 51 >= 51
     assert "mlflow" in summary.format() and not summary.complete
 
     stored = MlflowClient(tracking_uri=mlflow_server).get_metric_history(run_id, "loss")

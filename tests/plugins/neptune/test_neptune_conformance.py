@@ -64,7 +64,8 @@ class TestNeptuneConformance(BackendConformance):
 
     @pytest.fixture
     def make_backend(self) -> Callable[..., NeptuneLogger]:
-        return lambda **options: NeptuneLogger(mode="offline", **options)
+        # log_model="all": the kit's checkpoint is stored when it comes (False ignores them)
+        return lambda **options: NeptuneLogger(mode="offline", log_model="all", **options)
 
     @pytest.fixture
     def read_back(self, tmp_path: Path, data_dir: Path) -> Callable[[NeptuneLogger], Readback]:

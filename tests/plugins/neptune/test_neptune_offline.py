@@ -79,7 +79,7 @@ CHECKPOINT = b"\x00checkpoint\xff" * 10
 def replayed(tmp_path_factory, files, figure) -> Replay:
     root = tmp_path_factory.mktemp("neptune-run")
     with private_home(root), blocked_network() as attempts:
-        logger = NeptuneLogger(mode="offline", name="everything")
+        logger = NeptuneLogger(mode="offline", name="everything", log_model="all")
         logger.log_hyperparams(PARAMS)
         for step in STEPS:
             logger.log_metrics({"loss": 1.0 / (step + 1), "acc": step / 100}, step)

@@ -22,8 +22,12 @@ from fanlog import ConfigError, FanOut
     ({"step_metric": ""}, ValueError, "step_metric"),
     ({"id": "a", "version": "b"}, ValueError, "id and version"),
     ({"finish_timeout": -1}, ValueError, "finish_timeout"),
-    ({"dir": "x"}, ValueError, "save_dir"),
-    ({"mode": "offline"}, ValueError, "offline"),
+    # Lightning's synonyms `dir` and `mode` are accepted (test_wandb_lightning_methods.py),
+    # contradicting their twins they are not
+    ({"dir": "x", "save_dir": "y"}, ValueError, "save_dir"),
+    ({"mode": "online", "offline": True}, ValueError, "offline"),
+    ({"mode": "sometimes"}, ValueError, "mode"),
+    ({"add_file_policy": "frozen"}, ValueError, "add_file_policy"),
 ])
 def test_bad_options_are_refused_at_once(options, error, match):
     with pytest.raises(error, match=match):

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from fanlog.backend import add_prefix, check_prefix
 from fanlog.params import to_plain
 
 _VERSION = re.compile(r"version_(\d+)$")
@@ -28,7 +29,8 @@ class CSVLogger:
 
     ``version`` may be an int (``version_<n>``), a string (used as the folder name) or
     None (the next free ``version_<n>``).
-    ``prefix`` is joined before every metric name as ``prefix-name`` (Lightning's way).
+    ``prefix`` is joined before every metric name as ``prefix-name`` (the one prefix rule,
+    :func:`fanlog.backend.add_prefix`).
     """
 
     def __init__(self, save_dir: str | Path = "fanlog_logs", name: str = "fanlog",
@@ -38,7 +40,7 @@ class CSVLogger:
         self.save_dir = Path(save_dir)
         self.name = name
         self._version = version
-        self.prefix = prefix
+        self.prefix = check_prefix(prefix)
         self._fd: int | None = None
         self._columns: list[str] = []
         self._known: set[str] = set()  # the columns, for membership tests
@@ -89,7 +91,7 @@ class CSVLogger:
             return  # already in the file from before the restart
         if self._fd is None:
             self._open()
-        row = {f"{self.prefix}-{k}": v for k, v in metrics.items()} if self.prefix else metrics
+        row = add_prefix(metrics, self.prefix)
         if row and list(row) == self._columns:  # the usual row: every column, in order
             line = f"{step},{','.join(map(repr, map(float, row.values())))}\n"
         else:

@@ -87,10 +87,15 @@ class ModelCheckpoint:
 
     def _write(self, trainer: Any, path: str, score: float) -> None:
         trainer.save_checkpoint(path)
-        metadata = {"kind": "checkpoint", "epoch": trainer.current_epoch,
-                    "step": trainer.global_step}
+        metadata: dict[str, Any] = {"kind": "checkpoint", "epoch": trainer.current_epoch,
+                                    "step": trainer.global_step}
         if self.monitor is not None:
             metadata.update(monitor=self.monitor, score=score)
+        # What backends need for the one log_model policy (fanlog.backend.CheckpointUploads):
+        # the best file, and which files this callback still keeps (the others were deleted).
+        kept = [*self.best_k_models, *([self.last_model_path] if self.last_model_path else [])]
+        metadata.update(best=path == self.best_model_path, best_path=self.best_model_path,
+                        best_score=self.best_model_score, kept=kept, callback=self.state_key)
         trainer.log_artifact(path, metadata=metadata)
 
     def _score(self, trainer: Any) -> float:

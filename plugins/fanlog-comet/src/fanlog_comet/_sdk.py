@@ -62,17 +62,20 @@ def start_experiment(
     offline: bool,
     offline_directory: Path,
     options: dict[str, Any],
+    existing: bool = True,
 ) -> Any:
-    """A new experiment, or the existing one ``experiment_key`` names (resume)."""
+    """A new experiment, or the existing one ``experiment_key`` names (resume) unless
+    ``existing`` is False (then it is the new experiment's key)."""
     comet_ml = import_comet(offline)
     kwargs = {**QUIET_OPTIONS, **options, "workspace": workspace, "project_name": project_name}
     if offline:
         # The API key is only needed by `comet upload`; given here Comet just warns.
         offline_directory.mkdir(parents=True, exist_ok=True)
-        cls = comet_ml.ExistingOfflineExperiment if experiment_key else comet_ml.OfflineExperiment
+        resume = experiment_key and existing
+        cls = comet_ml.ExistingOfflineExperiment if resume else comet_ml.OfflineExperiment
         return cls(offline_directory=str(offline_directory), experiment_key=experiment_key,
                    **kwargs)
-    if experiment_key:
+    if experiment_key and existing:
         return comet_ml.ExistingExperiment(api_key=api_key, experiment_key=experiment_key,
                                            **kwargs)
-    return comet_ml.Experiment(api_key=api_key, **kwargs)
+    return comet_ml.Experiment(api_key=api_key, experiment_key=experiment_key, **kwargs)

@@ -12,28 +12,34 @@ import re
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from fanlog.backend import CheckpointUploads, add_prefix, check_prefix
 from fanlog.media import to_hwc_uint8, to_wav_bytes
 from fanlog.status import Status
-from fanlog_comet import stored
+from fanlog_comet import options, stored
 from fanlog_comet._sdk import start_experiment
 
 _KEY = re.compile(r"[A-Za-z0-9]{32,50}")
-#: ``log_artifact`` metadata kinds that go to Comet's model registry tab (``log_model``).
-_MODEL_KINDS = frozenset({"checkpoint", "model"})
 
 
 class CometLogger:
-    """Log to Comet. Options follow Lightning's CometLogger.
+    """Log to Comet. Options follow Lightning's CometLogger (2.6 names and the older ones).
 
     ``experiment_key`` continues that existing experiment (``ExistingExperiment``, or
-    ``ExistingOfflineExperiment`` offline). ``offline`` writes ``<offline_directory>/<key>.zip``
-    (default ``<save_dir>/comet``) for ``comet upload``. ``prefix`` is put before every metric
-    name. Other keyword options go to the comet_ml experiment (e.g. ``log_env_details=True``,
-    which this backend turns off by default, see README).
+    ``ExistingOfflineExperiment`` offline); with ``mode="create"`` it is the key of a new one.
+    ``offline=True`` (or Lightning 2.6's ``online=False``) writes
+    ``<offline_directory>/<key>.zip`` (default ``<save_dir>/comet``) for ``comet upload`` and
+    never reaches the network. ``project`` / ``project_name`` and ``name`` /
+    ``experiment_name`` are the same options under Lightning's new and old names. ``prefix``
+    is joined before every metric name as ``prefix-name`` (:func:`fanlog.backend.add_prefix`);
+    a metric named ``epoch`` goes to Comet's epoch field, as in Lightning. ``log_model``
+    follows the one checkpoint policy (:class:`fanlog.backend.CheckpointUploads`). Other
+    keyword options are comet_ml experiment options (e.g. ``log_env_details=True``, which
+    this backend turns off by default, see README); an option comet_ml does not know is an
+    error.
     """
 
     def __init__(
@@ -43,12 +49,20 @@ class CometLogger:
         project_name: str | None = None,
         experiment_name: str | None = None,
         experiment_key: str | None = None,
-        offline: bool = False,
+        offline: bool | None = None,
         offline_directory: str | Path | None = None,
         save_dir: str | Path | None = None,
         prefix: str = "",
+        log_model: bool | Literal["all"] = False,
+        *,
+        project: str | None = None,
+        name: str | None = None,
+        online: bool | None = None,
+        mode: Literal["get_or_create", "get", "create"] | None = None,
         **experiment_options: Any,
     ) -> None:
+        project_name = options.one_of("project", project, "project_name", project_name)
+        experiment_name = options.one_of("name", name, "experiment_name", experiment_name)
         for option, value in (("api_key", api_key), ("workspace", workspace),
                               ("project_name", project_name),
                               ("experiment_name", experiment_name)):
@@ -56,20 +70,25 @@ class CometLogger:
                 raise TypeError(f"{option} must be a non-empty string or None")
         if experiment_key is not None:
             _check_key(experiment_key)
-        if not isinstance(offline, bool):
-            raise TypeError(f"offline must be True or False, got {offline!r}")
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a string, got {prefix!r}")
+        self.offline = options.offline(offline, online)
+        if mode not in options.MODES:
+            raise ValueError(f"mode must be one of {options.MODES}, got {mode!r}")
+        if mode == "get" and experiment_key is None:
+            raise ValueError("mode='get' continues an existing experiment: pass its "
+                             "experiment_key")
+        self.tags = options.check_experiment_options(experiment_options)
         self._api_key = api_key  # given to comet_ml only: never in repr, state or logs
         self.workspace = workspace
         self.project_name = project_name
         self.experiment_name = experiment_name
-        self.offline = offline
+        self.mode = mode
         self.offline_directory = Path(
             offline_directory if offline_directory is not None
             else Path(save_dir if save_dir is not None else "fanlog_logs", "comet"))
-        self.prefix = prefix
+        self.prefix = check_prefix(prefix)
         self.experiment_options = experiment_options
+        self._checkpoints = CheckpointUploads(log_model, self._upload_checkpoint,
+                                              mark_best=self._mark_best)
         self._experiment_key = experiment_key
         self._experiment: Any = None
         self._start_lock = threading.Lock()
@@ -107,9 +126,12 @@ class CometLogger:
         exp = start_experiment(
             api_key=self._api_key, workspace=self.workspace, project_name=self.project_name,
             experiment_key=self._experiment_key, offline=self.offline,
-            offline_directory=self.offline_directory, options=self.experiment_options)
+            offline_directory=self.offline_directory, options=self.experiment_options,
+            existing=self._resumed or self.mode != "create")
         if self.experiment_name is not None:
             exp.set_name(self.experiment_name)
+        if self.tags:
+            exp.add_tags(self.tags)
         if self._resumed:
             self._skip_stored(exp)
         return exp
@@ -133,9 +155,11 @@ class CometLogger:
         exp = self.experiment  # first: a resumed start learns which steps are stored
         if self._resume_step is not None and step <= self._resume_step:
             return  # stored before the restart
-        if self.prefix:
-            metrics = {f"{self.prefix}{name}": value for name, value in metrics.items()}
-        exp.log_metrics(metrics, step=step)
+        epoch = metrics.get("epoch")
+        if epoch is not None:  # Comet's own epoch field, as Lightning sends it
+            metrics = {k: v for k, v in metrics.items() if k != "epoch"}
+            epoch = int(epoch) if float(epoch).is_integer() else epoch
+        exp.log_metrics(add_prefix(metrics, self.prefix), step=step, epoch=epoch)
         self._last_step = step if self._last_step is None else max(self._last_step, step)
 
     def log_text(self, key: str, text: str, step: int | None) -> None:
@@ -173,12 +197,17 @@ class CometLogger:
         self.experiment.set_model_graph(model)
 
     def log_artifact(self, path: str, name: str | None, metadata: dict[str, Any]) -> None:
+        """Checkpoints follow ``log_model``; models go to Comet's model registry; other files
+        and folders are assets."""
+        if metadata.get("kind") == "checkpoint":
+            self._checkpoints.saved(path, name, metadata)
+            return
         source = Path(path)
         name = name or source.name
         step = metadata.get("step")
         step = step if isinstance(step, int) and not isinstance(step, bool) else None
         exp = self.experiment
-        if metadata.get("kind") in _MODEL_KINDS:
+        if metadata.get("kind") == "model":
             exp.log_model(name, str(source), metadata=metadata)
         elif source.is_dir():
             for file in sorted(f for f in source.rglob("*") if f.is_file()):
@@ -186,6 +215,18 @@ class CometLogger:
                               step=step, metadata=metadata)
         else:
             exp.log_asset(str(source), file_name=name, step=step, metadata=metadata)
+
+    def _upload_checkpoint(self, path: str, name: str, metadata: dict[str, Any]) -> str:
+        """To Comet's model registry, as model ``name``. (comet_ml cannot delete a model of
+        a running experiment: rotated-out checkpoints stay.)"""
+        self.experiment.log_model(name, path, metadata=metadata)
+        return name
+
+    def _mark_best(self, name: str, metadata: dict[str, Any]) -> None:
+        exp = self.experiment
+        exp.log_other("best_model_path", name)
+        if metadata.get("best_score") is not None:
+            exp.log_other("best_model_score", metadata["best_score"])
 
     def _step(self, step: int | None) -> int | None:
         """No step given: the last metrics step. (Comet would use its "current step", which
@@ -202,15 +243,18 @@ class CometLogger:
         """End the experiment. Comet knows finished and crashed: a failed or interrupted
         run is reported crashed the way comet_ml's own exception hook does it, and the
         status is also kept as the experiment's "status" other value."""
-        if self._experiment is None or self._ended:
+        if self._ended or (self._experiment is None and not self._checkpoints.pending):
             return
-        self._ended = True
         status = Status(status)
-        exp = self._experiment
-        exp.log_other("status", status.value)
-        if status is not Status.SUCCESS:
-            exp._report_experiment_error(f"fanlog: run {status.value}", has_crashed=True)
-        exp.end()  # offline: ~1 s (the writer thread's poll) plus zipping
+        try:
+            self._checkpoints.finish(status is Status.SUCCESS)  # log_model=True uploads
+        finally:
+            self._ended = True
+            exp = self.experiment
+            exp.log_other("status", status.value)
+            if status is not Status.SUCCESS:
+                exp._report_experiment_error(f"fanlog: run {status.value}", has_crashed=True)
+            exp.end()  # offline: ~1 s (the writer thread's poll) plus zipping
 
     def state_dict(self) -> dict[str, Any]:
         key = self._experiment_key if self._experiment is None else self._experiment.get_key()

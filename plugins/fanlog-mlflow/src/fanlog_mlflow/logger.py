@@ -17,10 +17,19 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from fanlog.backend import CheckpointUploads, add_prefix, check_prefix
 from fanlog.media import to_hwc_uint8
 from fanlog.params import flatten
 from fanlog.status import Status
-from fanlog_mlflow.names import MAX_PARAM_VALUE, MAX_TAG_VALUE, KeyCleaner, step_file, truncated
+from fanlog_mlflow import checkpoints
+from fanlog_mlflow.names import (
+    MAX_PARAM_VALUE,
+    MAX_TAG_VALUE,
+    MEDIA_BAD,
+    KeyCleaner,
+    step_file,
+    truncated,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,10 +47,16 @@ class MLFlowLogger:
     ``tracking_uri`` defaults to ``$MLFLOW_TRACKING_URI``, else to a SQLite database
     ``save_dir/mlflow.db`` with artifacts in ``save_dir/mlartifacts``. ``run_id`` continues
     an existing run. ``prefix`` is joined before every metric name as ``prefix-name``.
-    ``log_model``: False ignores checkpoints, True uploads at the end the checkpoints that
-    still exist (the checkpoint callback's best and last), ``"all"`` uploads each checkpoint
-    as it comes.
-    ``artifact_location`` applies when the experiment is created.
+    ``log_model`` follows the one checkpoint policy (:class:`fanlog.backend.CheckpointUploads`):
+    False ignores checkpoints, True uploads at a successful end the ones the callback keeps,
+    ``"all"`` each one as it comes (and deletes the ones it rotates out, where the artifact
+    store can delete); each goes to ``checkpoints/<stem>/`` with Lightning's
+    ``metadata.yaml`` and ``aliases.txt``, and the run's ``best_checkpoint`` tag names the best
+    (``best_checkpoint_score`` its score). ``synchronous``: False logs metrics in the
+    background (MLflow's async logging; ``save`` and ``finalize`` wait for it), None follows
+    ``MLFLOW_ENABLE_ASYNC_LOGGING``. ``artifact_location`` applies when the experiment is
+    created. A new run gets the tags Lightning's MLFlowLogger sets (``mlflow.user``,
+    ``mlflow.source.name``, ``mlflow.source.type``, ...: MLflow's ``resolve_tags``).
     """
 
     def __init__(
@@ -56,19 +71,20 @@ class MLFlowLogger:
         prefix: str = "",
         artifact_location: str | None = None,
         run_id: str | None = None,
+        synchronous: bool | None = None,
     ) -> None:
         if not isinstance(experiment_name, str) or not experiment_name:
             raise ValueError(f"experiment_name must be a non-empty string, got {experiment_name!r}")
-        if not (isinstance(log_model, bool) or log_model == "all"):
-            raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
+        if synchronous is not None and not isinstance(synchronous, bool):
+            raise TypeError(f"synchronous must be True, False or None, got {synchronous!r}")
         if tags is not None and not isinstance(tags, dict):
             raise TypeError(f"tags must be a dict, got {type(tags).__name__}")
         self.experiment_name = experiment_name
         self.run_name = run_name
         self.tags = dict(tags or {})
         self.save_dir = Path(save_dir).absolute()
-        self.log_model = log_model
-        self.prefix = prefix
+        self.prefix = check_prefix(prefix)
+        self.synchronous = synchronous
         self._own_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
         self._default_uri = f"sqlite:///{self.save_dir / 'mlflow.db'}"
         self.tracking_uri = self._own_uri or self._default_uri
@@ -84,8 +100,11 @@ class MLFlowLogger:
         self._skip_through: int | None = None  # steps up to here are stored already (resume)
         self._last_step: int | None = None
         self._params: dict[str, str] = {}
-        self._keys = KeyCleaner()
-        self._checkpoints: dict[str, str] = {}  # artifact path -> file, for log_model=True
+        self._keys = KeyCleaner()  # metric, param and tag names
+        self._media = KeyCleaner(MEDIA_BAD)  # image keys, text and figure paths
+        self._pending: list[Any] = []  # async logging operations not waited for yet
+        self._checkpoints = CheckpointUploads(log_model, self._upload_checkpoint,
+                                              self._delete_checkpoint, self._mark_best)
         self._finalized = False
 
     def __getstate__(self) -> dict[str, Any]:
@@ -107,6 +126,10 @@ class MLFlowLogger:
         return self._run()[0]
 
     @property
+    def log_model(self) -> bool | str:
+        return self._checkpoints.log_model
+
+    @property
     def run_id(self) -> str:
         return self._run()[1]
 
@@ -125,13 +148,16 @@ class MLFlowLogger:
     def _start(self) -> MlflowClient:
         from mlflow import MlflowClient
         from mlflow.entities import RunTag
+        from mlflow.tracking.context.registry import resolve_tags
 
+        self._sync = self.synchronous if self.synchronous is not None else not _async_default()
         if self.tracking_uri == self._default_uri:
             self.save_dir.mkdir(parents=True, exist_ok=True)
         client = MlflowClient(tracking_uri=self.tracking_uri)
         tags = {self._keys(k): truncated("tag", k, v, MAX_TAG_VALUE) for k, v in self.tags.items()}
         if self._run_id is None:
-            run = client.create_run(self._experiment(client), run_name=self.run_name, tags=tags)
+            run = client.create_run(self._experiment(client), run_name=self.run_name,
+                                    tags=resolve_tags(tags))  # as Lightning's MLFlowLogger
             self._run_id = run.info.run_id
         else:
             run = client.get_run(self._run_id)
@@ -171,9 +197,10 @@ class MLFlowLogger:
         if self._skip_through is not None and step <= self._skip_through:
             return  # stored before the restart
         now = int(time.time() * 1000)
-        pre = f"{self.prefix}-" if self.prefix else ""  # Lightning's join
-        batch = [Metric(self._keys(pre + k), v, now, step) for k, v in metrics.items()]
-        client.log_batch(run_id, metrics=batch, synchronous=True)
+        metrics = add_prefix(metrics, self.prefix)
+        names = self._keys.many(list(metrics))
+        batch = [Metric(k, v, now, step) for k, v in zip(names, metrics.values(), strict=True)]
+        self._batch(client, run_id, metrics=batch)
         self._last_step = step if self._last_step is None else max(self._last_step, step)
 
     def log_hyperparams(self, params: dict[str, Any]) -> None:
@@ -202,41 +229,66 @@ class MLFlowLogger:
 
     def log_text(self, key: str, text: str, step: int | None) -> None:
         client, run_id = self._run()
-        client.log_text(run_id, text, step_file("text", self._keys(key), step, "txt"))
+        client.log_text(run_id, text, step_file("text", self._media(key), step, "txt"))
 
     def log_image(self, key: str, image: np.ndarray, step: int | None, dataformats: str) -> None:
-        """MLflow's image series (the UI's step slider): ``images/<key>+step+<n>+...png``."""
+        """MLflow's image series (the UI's step slider): ``images/<key>+step+<n>+...png``.
+        Each file's name is unique, so a step stored before a restart is skipped."""
         client, run_id = self._run()
-        client.log_image(run_id, to_hwc_uint8(image, dataformats), key=self._keys(key),
+        if self._skip_through is not None and step is not None and step <= self._skip_through:
+            return
+        client.log_image(run_id, to_hwc_uint8(image, dataformats), key=self._media(key),
                          step=step, synchronous=True)
 
     def log_figure(self, key: str, figure: Any, step: int | None) -> None:
         client, run_id = self._run()
-        client.log_figure(run_id, figure, step_file("figures", self._keys(key), step, "png"))
+        client.log_figure(run_id, figure, step_file("figures", self._media(key), step, "png"))
 
     def log_artifact(self, path: str, name: str | None, metadata: dict[str, Any]) -> None:
         """Files and folders go to the artifact root under ``name``; checkpoints
-        (``metadata["kind"] == "checkpoint"``) go to ``checkpoints/`` as ``log_model`` says."""
-        dest = name or Path(path).name
-        if metadata.get("kind") != "checkpoint":
-            self._upload(path, dest)
-        elif self.log_model == "all":
-            self._upload(path, f"checkpoints/{dest}")
-        elif self.log_model:
-            self._checkpoints[f"checkpoints/{dest}"] = path
+        (``metadata["kind"] == "checkpoint"``) as ``log_model`` says."""
+        if metadata.get("kind") == "checkpoint":
+            self._checkpoints.saved(path, name, metadata)
+        else:
+            self._upload(path, name or Path(path).name)
+
+    def _upload_checkpoint(self, path: str, name: str, metadata: dict[str, Any]) -> str:
+        folder = checkpoints.folder(name)
+        self._upload(path, f"{folder}/{name}")
+        client, run_id = self._run()
+        checkpoints.log_metadata(client, run_id, folder, name, metadata)
+        return folder
+
+    def _delete_checkpoint(self, folder: str) -> None:
+        client, run_id = self._run()
+        checkpoints.delete(client, run_id, folder)
+
+    def _mark_best(self, folder: str, metadata: dict[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        client, run_id = self._run()
+        tags = [RunTag("best_checkpoint", folder)]
+        if metadata.get("best_score") is not None:
+            tags.append(RunTag("best_checkpoint_score", str(metadata["best_score"])))
+        client.log_batch(run_id, tags=tags, synchronous=True)
+
+    def save(self) -> None:
+        """Wait for metrics logged in the background (``synchronous=False``)."""
+        pending, self._pending = self._pending, []
+        for operation in pending:
+            operation.wait()
 
     def finalize(self, status: Status) -> None:
-        """Upload what ``log_model=True`` kept, then mark the run FINISHED / FAILED / KILLED
+        """Upload what ``log_model=True`` keeps, then mark the run FINISHED / FAILED / KILLED
         (also when an upload failed, so the run is not left RUNNING)."""
         if self._finalized:
             return
         self._finalized = True
-        if self._client is None and not self._checkpoints:
+        if self._client is None and not self._checkpoints.pending:
             return  # nothing was ever logged: no run to end
         try:
-            for dest, path in self._checkpoints.items():
-                if os.path.exists(path):  # the checkpoint callback deletes what it no longer keeps
-                    self._upload(path, dest)
+            self._checkpoints.finish(Status(status) is Status.SUCCESS)
+            self.save()
         finally:
             client, run_id = self._run()
             client.set_terminated(run_id, status=RUN_STATUS[Status(status)])
@@ -244,7 +296,8 @@ class MLFlowLogger:
     def state_dict(self) -> dict[str, Any]:
         self._run()
         return {"run_id": self._run_id, "experiment_id": self._experiment_id,
-                "tracking_uri": self.tracking_uri, "step": self._last_step}
+                "tracking_uri": self.tracking_uri, "step": self._last_step,
+                "renamed": self._keys.renamed, "renamed_media": self._media.renamed}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue the run in ``state``; steps it already holds are not logged again.
@@ -254,9 +307,17 @@ class MLFlowLogger:
         self._run_id = state["run_id"]
         self.tracking_uri = self._own_uri or state["tracking_uri"]
         self._last_step = self._skip_through = state.get("step")
+        self._keys = KeyCleaner(renamed=state.get("renamed"))  # the same names as before
+        self._media = KeyCleaner(MEDIA_BAD, renamed=state.get("renamed_media"))
         self._resumed = True
 
     # -- helpers -----------------------------------------------------------------------------
+    def _batch(self, client: MlflowClient, run_id: str, **records: Any) -> None:
+        """One ``log_batch``: waited for, or (``synchronous``) as MLflow's setting says."""
+        operation = client.log_batch(run_id, synchronous=self._sync, **records)
+        if not self._sync:
+            self._pending.append(operation)
+
     def _upload(self, path: str, dest: str) -> None:
         """Store the file or folder ``path`` as the run artifact ``dest``."""
         client, run_id = self._run()
@@ -274,3 +335,10 @@ class MLFlowLogger:
                 except OSError:
                     shutil.copy2(source, staged)
                 client.log_artifact(run_id, str(staged), artifact_path=folder or None)
+
+
+def _async_default() -> bool:
+    """MLflow's own default for ``synchronous=None`` (``MLFLOW_ENABLE_ASYNC_LOGGING``)."""
+    from mlflow.environment_variables import MLFLOW_ENABLE_ASYNC_LOGGING
+
+    return bool(MLFLOW_ENABLE_ASYNC_LOGGING.get())

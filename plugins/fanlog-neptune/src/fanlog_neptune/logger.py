@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from fanlog.backend import CheckpointUploads, check_prefix, prefixed
 from fanlog.media import to_hwc_uint8, to_wav_bytes
 from fanlog.status import Status
 from fanlog_neptune import stored
@@ -27,8 +29,6 @@ log = logging.getLogger("fanlog.neptune")
 MODES = ("async", "sync", "offline", "debug")
 #: Modes in which a run lives on the server and can be continued by its id.
 _SERVER_MODES = ("async", "sync")
-#: ``log_artifact`` metadata kinds stored as model checkpoints (Lightning's layout).
-_MODEL_KINDS = frozenset({"checkpoint", "model"})
 #: Namespaces (under the prefix) per kind of record, so that one key can name a text, an
 #: image and a clip at once (a Neptune path holds one type); metrics stay at the top, as in
 #: Lightning. NONFINITE holds NaN/inf metric values as text.
@@ -40,8 +40,15 @@ class NeptuneLogger:
 
     Everything goes under the ``prefix`` namespace (default ``"training"``, as in Lightning):
     ``training/<metric>``, ``training/hyperparams``, ``training/model/checkpoints/<name>``.
-    ``with_id`` continues that run (async/sync only). Other keyword options go to
-    ``neptune.init_run`` (e.g. ``tags=[...]``, ``capture_hardware_metrics=True``).
+    That is the one prefix rule (:func:`fanlog.backend.prefixed`) with Neptune's namespace
+    separator ``/`` where the other backends use ``-``. ``log_model`` follows the one
+    checkpoint policy (:class:`fanlog.backend.CheckpointUploads`): False (default), True (at
+    a successful end, the checkpoints the callback keeps) or ``"all"`` (each when saved; the
+    ones the callback rotates out are deleted from the run); ``model/best_model_path`` and
+    ``model/best_model_score`` name the best, as in Lightning. Older Lightning's
+    ``log_model_checkpoints=True`` means ``"all"``. ``with_id`` continues that run
+    (async/sync only). Other keyword options go to ``neptune.init_run`` (e.g.
+    ``tags=[...]``, ``capture_hardware_metrics=True``).
     """
 
     def __init__(
@@ -52,7 +59,8 @@ class NeptuneLogger:
         with_id: str | None = None,
         mode: str = "async",
         prefix: str = "training",
-        log_model_checkpoints: bool = True,
+        log_model: bool | Literal["all"] = False,
+        log_model_checkpoints: bool | None = None,
         stop_timeout: float = 20.0,
         **run_options: Any,
     ) -> None:
@@ -65,11 +73,15 @@ class NeptuneLogger:
         if with_id is not None and mode not in _SERVER_MODES:
             raise ValueError(f"with_id needs a server run: neptune cannot continue a run in "
                              f"{mode!r} mode (use 'async' or 'sync')")
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a string, got {prefix!r}")
-        if not isinstance(log_model_checkpoints, bool):
-            raise TypeError(f"log_model_checkpoints must be True or False, got "
-                            f"{log_model_checkpoints!r}")
+        check_prefix(prefix)
+        if log_model_checkpoints is not None:
+            if not isinstance(log_model_checkpoints, bool):
+                raise TypeError(f"log_model_checkpoints must be True or False, got "
+                                f"{log_model_checkpoints!r}")
+            if log_model not in (False, "all" if log_model_checkpoints else False):
+                raise ValueError(f"log_model={log_model!r} and log_model_checkpoints="
+                                 f"{log_model_checkpoints} disagree; pass log_model only")
+            log_model = "all" if log_model_checkpoints else False
         if not isinstance(stop_timeout, int | float) or stop_timeout < 0:
             raise ValueError(f"stop_timeout must be a number of seconds >= 0, got {stop_timeout!r}")
         self._api_key = api_key  # given to neptune only: never in repr, state or logs
@@ -77,7 +89,8 @@ class NeptuneLogger:
         self.name = name
         self.mode = mode
         self.prefix = prefix.strip("/")
-        self.log_model_checkpoints = log_model_checkpoints
+        self._checkpoints = CheckpointUploads(log_model, self._upload_checkpoint,
+                                              self._delete_checkpoint, self._mark_best)
         self.stop_timeout = float(stop_timeout)
         self.run_options = run_options
         self._with_id = with_id
@@ -128,8 +141,12 @@ class NeptuneLogger:
                      "they are skipped", held, self._resume_step)
             self._resume_step = self._last_step = held
 
+    @property
+    def log_model(self) -> bool | str:
+        return self._checkpoints.log_model
+
     def _path(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
+        return prefixed(key, self.prefix, "/")
 
     # -- data ------------------------------------------------------------------------------
     def log_hyperparams(self, params: dict[str, Any]) -> None:
@@ -185,15 +202,20 @@ class NeptuneLogger:
         self.experiment[self._path("model/summary")].upload(summary)
 
     def log_artifact(self, path: str, name: str | None, metadata: dict[str, Any]) -> None:
+        """Checkpoints follow ``log_model`` (``model/checkpoints/<name>``); models go to
+        ``model/checkpoints`` at once; other files and folders to ``artifacts/<name>``."""
+        kind = metadata.get("kind")
+        if kind == "checkpoint":
+            self._checkpoints.saved(path, name, metadata)
+        else:
+            self._store(path, name or Path(path).name, metadata,
+                        "model/checkpoints" if kind == "model" else "artifacts")
+
+    def _store(self, path: str, name: str, metadata: dict[str, Any], group: str) -> str:
         from neptune.types import File
         from neptune.utils import stringify_unsupported
 
-        checkpoint = metadata.get("kind") in _MODEL_KINDS
-        if checkpoint and not self.log_model_checkpoints:
-            return
-        source = Path(path)
-        stem = Path(name or source.name)
-        group = "model/checkpoints" if checkpoint else "artifacts"
+        source, stem = Path(path), Path(name)
         base = self._path(f"{group}/{stem.with_suffix('').as_posix()}")
         run = self.experiment
         if source.is_dir():
@@ -206,6 +228,20 @@ class NeptuneLogger:
                 run[f"{base}/file"].upload(File.from_stream(stream, extension=extension))
         if metadata:
             run[f"{base}/metadata"] = stringify_unsupported(metadata)
+        return base
+
+    def _upload_checkpoint(self, path: str, name: str, metadata: dict[str, Any]) -> str:
+        return self._store(path, name, metadata, "model/checkpoints")
+
+    def _delete_checkpoint(self, base: str) -> None:
+        """Remove a checkpoint the callback rotated out (as Lightning's NeptuneLogger does)."""
+        del self.experiment[base]
+
+    def _mark_best(self, base: str, metadata: dict[str, Any]) -> None:
+        run = self.experiment
+        run[self._path("model/best_model_path")] = metadata.get("best_path") or base
+        if metadata.get("best_score") is not None:
+            run[self._path("model/best_model_score")] = metadata["best_score"]
 
     # -- run control -----------------------------------------------------------------------
     def save(self) -> None:
@@ -215,16 +251,19 @@ class NeptuneLogger:
     def finalize(self, status: Status) -> None:
         """Stop the run. Neptune marks a run failed with ``sys/failed`` (as its own exception
         hook does); the status is also kept under ``<prefix>/status`` (as Lightning does)."""
-        if self._run is None or self._ended:
+        if self._ended or (self._run is None and not self._checkpoints.pending):
             return
-        self._ended = True
         status = Status(status)
-        run = self._run
-        run[self._path("status")] = status.value
-        if status is not Status.SUCCESS:
-            run["sys/failed"] = True
-        # Bounded: what async mode has not sent by then stays on disk for `neptune sync`.
-        run.stop(seconds=self.stop_timeout)
+        try:
+            self._checkpoints.finish(status is Status.SUCCESS)  # log_model=True uploads
+        finally:
+            self._ended = True
+            run = self.experiment
+            run[self._path("status")] = status.value
+            if status is not Status.SUCCESS:
+                run["sys/failed"] = True
+            # Bounded: what async mode has not sent by then stays on disk for `neptune sync`.
+            run.stop(seconds=self.stop_timeout)
 
     def state_dict(self) -> dict[str, Any]:
         run_id = self._with_id
@@ -245,6 +284,8 @@ class NeptuneLogger:
         if self.mode in _SERVER_MODES and state.get("run_id"):
             self._with_id = state["run_id"]
         else:
-            log.warning("neptune can continue only server runs (async/sync mode, with an id); "
-                        "this %r run goes on in a new run, from step %s on", self.mode,
-                        self._resume_step)
+            message = (f"fanlog neptune: neptune can continue only server runs (async/sync "
+                       f"mode, with an id); this {self.mode!r} run goes on in a new run, from "
+                       f"step {self._resume_step} on")
+            log.warning(message)  # into run.log
+            warnings.warn(message, RuntimeWarning, stacklevel=2)  # and on the terminal

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fanlog.backend import add_prefix, check_prefix
 from fanlog.media import to_hwc_uint8
 from fanlog.params import flatten
 
@@ -65,15 +66,12 @@ class TensorBoardLogger:
         for option, value in (("default_hp_metric", default_hp_metric), ("log_graph", log_graph)):
             if not isinstance(value, bool):
                 raise TypeError(f"{option} must be True or False, got {value!r}")
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a str, got {prefix!r}")
         self._save_dir = _expand(save_dir)
         self._name = name or ""
         self._version = version
         self._sub_dir = _expand(sub_dir) if sub_dir is not None else None
         self._default_hp_metric = default_hp_metric
-        self._prefix = prefix
-        self._tag_prefix = f"{prefix}-" if prefix else ""
+        self._prefix = check_prefix(prefix)
         self._flush_secs = float(flush_secs)
         self._log_graph = log_graph
 
@@ -296,8 +294,7 @@ class TensorBoardLogger:
         return step
 
     def _write_scalars(self, metrics: Mapping[str, float], step: int) -> None:
-        prefix = self._tag_prefix
-        tags = [prefix + key for key in metrics] if prefix else list(metrics)
+        tags = list(add_prefix(metrics, self._prefix))
         self._metric_tags.update(dict.fromkeys(tags))
         at = self._take(step)
         if at is None:

@@ -21,15 +21,17 @@ import weakref
 from pathlib import Path
 from typing import Any, Literal
 
+from fanlog.backend import CheckpointUploads, add_prefix, check_prefix, prefixed
 from fanlog.status import Status
 from fanlog_wandb import convert, stored
+from fanlog_wandb.checks import check_policy, check_project, check_run_id, lightning_synonyms
+from fanlog_wandb.extras import LightningMethods
 
 DEFAULT_SAVE_DIR = "fanlog_logs"
 DEFAULT_PROJECT = "fanlog"
 #: Status -> W&B exit code (non-zero marks the run failed; 255 is what wandb's own exit
 #: hook reports for KeyboardInterrupt).
 EXIT_CODES = {Status.SUCCESS: 0, Status.FAILED: 1, Status.INTERRUPTED: 255}
-_OWN_ARGUMENTS = {"dir": "save_dir", "mode": "offline"}
 #: wandb.init and the service's teardown, one at a time across this process's loggers: two
 #: workers starting together both took the other's run for their own (finishing it twice),
 #: and a teardown between another logger's start and its run's registration killed it.
@@ -38,13 +40,18 @@ _SDK_LOCK = threading.Lock()
 _OUR_RUNS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-class WandbLogger:
+class WandbLogger(LightningMethods):
     """Log a fanlog run to Weights & Biases, with the options of Lightning's WandbLogger.
 
-    ``log_model``: False (checkpoints are not uploaded), True (the checkpoints still on
-    disk are uploaded when the run ends successfully) or ``"all"`` (each checkpoint is
-    uploaded as it is saved). Other keyword arguments go to ``wandb.init`` (entity, group,
-    tags, notes, job_type, config, settings, reinit, resume, ...).
+    ``log_model`` follows the one checkpoint policy (:class:`fanlog.backend.CheckpointUploads`):
+    False (not uploaded), True (the checkpoints the callback keeps, at a successful end) or
+    ``"all"`` (each as it is saved; online, a version whose file the callback rotated out is
+    deleted). Versions of the ``model-<run id>`` artifact carry the aliases ``latest`` and,
+    for the best one, ``best``. ``prefix`` names metrics ``prefix-name``. ``project`` and
+    ``id`` are checked against W&B's rules here. Other keyword arguments go to
+    ``wandb.init`` (entity, group, tags, notes, job_type, config, settings, reinit, resume,
+    ...). Lightning's ``log_table``, ``log_video``, ``use_artifact``, ``download_artifact`` and
+    ``name`` / ``version`` / ``save_dir`` are here too (:mod:`fanlog_wandb.extras`).
     """
 
     def __init__(
@@ -62,34 +69,39 @@ class WandbLogger:
         checkpoint_name: str | None = None,
         step_metric: str = "trainer/global_step",
         finish_timeout: float = 20.0,
+        dir: str | Path | None = None,
+        experiment: Any = None,
+        add_file_policy: Literal["mutable", "immutable"] = "mutable",
         **kwargs: Any,
     ) -> None:
         for option, value in (("name", name), ("id", id), ("version", version),
                               ("project", project), ("checkpoint_name", checkpoint_name)):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{option} must be a string or None, got {value!r}")
-        for option, value in (("prefix", prefix), ("step_metric", step_metric)):
-            if not isinstance(value, str):
-                raise TypeError(f"{option} must be a string, got {value!r}")
+        check_prefix(prefix)
+        if not isinstance(step_metric, str):
+            raise TypeError(f"step_metric must be a string, got {step_metric!r}")
         if not step_metric:
             raise ValueError("step_metric must not be empty")
-        if not (isinstance(log_model, bool) or log_model == "all"):
-            raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
         if id and version and id != version:
             raise ValueError(f"id and version name the run id; got two: {id!r}, {version!r}")
+        check_project(project)
+        check_run_id(id or version)
         if isinstance(finish_timeout, bool) or not isinstance(finish_timeout, int | float) \
                 or finish_timeout < 0:
             raise ValueError(f"finish_timeout must be a number >= 0, got {finish_timeout!r}")
-        for key, ours in _OWN_ARGUMENTS.items():
-            if key in kwargs:
-                raise ValueError(f"pass {ours!r} instead of wandb.init's {key!r}")
+        save_dir, offline = lightning_synonyms(save_dir, dir, offline, kwargs)
+        check_policy(add_file_policy)
         self._name = name
         self._save_dir = None if save_dir is None else str(save_dir)
         self._offline = bool(offline)
+        self._given_run = experiment  # Lightning's `experiment`: log into this run
+        self._add_file_policy = add_file_policy
         self._id = id or version
         self._anonymous = anonymous
         self._project = project
-        self._log_model = log_model
+        self._checkpoints = CheckpointUploads(log_model, self._upload_checkpoint,
+                                              self._delete_checkpoint)
         self._prefix = prefix
         self._checkpoint_name = checkpoint_name
         self._step_metric = step_metric
@@ -101,21 +113,22 @@ class WandbLogger:
         self._resume = False
         self._resume_step: int | None = None
         self._step: int | None = None
-        self._checkpoints: dict[str, dict[str, Any]] = {}
+        self._log_lock = threading.Lock()  # one run.log at a time (extras run on the caller)
         self._watched: list[Any] = []
         self._finalized = False
+        self._said_offline = False
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (DDP spawn, checkpoints): the lock, the run and the watched models stay
         behind; a copy starts a run of its own when it first logs."""
         state = self.__dict__.copy()
-        del state["_lock"]
-        state.update(_run=None, _watched=[])
+        del state["_lock"], state["_log_lock"]
+        state.update(_run=None, _watched=[], _given_run=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._lock = threading.Lock()
+        self._lock, self._log_lock = threading.Lock(), threading.Lock()
 
     # -- the run ---------------------------------------------------------------------------
     @property
@@ -134,6 +147,12 @@ class WandbLogger:
     def _start(self) -> Any:
         if self._finalized:
             raise RuntimeError("this W&B run was finalized; create a new logger")
+        if self._given_run is not None:  # the caller's run: used, never finished by fanlog
+            self._owns_run = False
+            run = self._given_run
+            run.define_metric(self._step_metric)
+            run.define_metric("*", step_metric=self._step_metric, step_sync=True)
+            return run
         # wandb imports PIL.Image as a LazyModule placed in sys.modules, which another thread
         # importing it meanwhile (the training thread's `import matplotlib.pyplot`) can see
         # half loaded: "partially initialized module 'PIL.Image'". Imported for real first.
@@ -206,14 +225,18 @@ class WandbLogger:
         self._step = step if self._step is None else max(self._step, step)
         return True
 
-    def _key(self, key: str) -> str:
-        return f"{self._prefix}-{key}" if self._prefix else key
-
     def _log(self, key: str, value: Any, step: int | None) -> None:
-        row = {self._key(key): value}
+        row = {prefixed(key, self._prefix): value}
         if step is not None:
             row[self._step_metric] = step
-        self._run.log(row)  # no step=: W&B's step stays monotonic (see module docstring)
+        with self._log_lock:
+            self._run.log(row)  # no step=: W&B's step stays monotonic (see module docstring)
+
+    def _log_media(self, key: str, value: Any, step: int | None) -> None:
+        """``value`` (a wandb object) under ``key``, from the caller's thread."""
+        self._ensure_run()
+        if self._accept(step):
+            self._log(key, value, step)
 
     # -- logger hooks ----------------------------------------------------------------------
     def log_hyperparams(self, params: dict[str, Any]) -> None:
@@ -223,9 +246,10 @@ class WandbLogger:
         run = self._ensure_run()
         if not self._accept(step):
             return
-        row: dict[str, Any] = {self._key(k): v for k, v in metrics.items()}
+        row: dict[str, Any] = dict(add_prefix(metrics, self._prefix))
         row[self._step_metric] = step
-        run.log(row)
+        with self._log_lock:
+            run.log(row)
 
     def log_text(self, key: str, text: str, step: int | None) -> None:
         import wandb
@@ -268,33 +292,43 @@ class WandbLogger:
         other file or folder is stored at once, as an artifact of type ``kind``."""
         run = self._ensure_run()
         if metadata.get("kind") == "checkpoint":
-            if self._log_model == "all":
-                self._log_checkpoint(path, metadata)
-            elif self._log_model:
-                self._checkpoints.pop(path, None)  # keep the order in which they were saved
-                self._checkpoints[path] = metadata
+            self._checkpoints.saved(path, name, metadata)
             return
         target = Path(path)
         self._store(run, target, convert.artifact_name(name or target.name),
                     str(metadata.get("kind") or "file"), metadata, aliases=None)
 
-    def _log_checkpoint(self, path: str, metadata: dict[str, Any]) -> None:
+    def _upload_checkpoint(self, path: str, name: str, metadata: dict[str, Any]) -> Any:
+        """A new version of ``model-<run id>`` (Lightning's name), aliased ``latest`` and,
+        when it is the best so far, ``best`` (W&B moves an alias to its newest version)."""
         name = self._checkpoint_name or f"model-{self._run.id}"
         aliases = ["latest", "best"] if metadata.get("best") else ["latest"]
-        self._store(self._run, Path(path), convert.artifact_name(name), "model", metadata,
-                    aliases)
+        return self._store(self._run, Path(path), convert.artifact_name(name), "model",
+                           metadata, aliases)
 
-    @staticmethod
-    def _store(run: Any, path: Path, name: str, kind: str, metadata: dict[str, Any],
-               aliases: list[str] | None) -> None:
+    def _delete_checkpoint(self, artifact: Any) -> None:
+        """Delete a version whose file the checkpoint callback deleted: online through W&B's
+        API; an offline run cannot (its records are final), which is said once."""
+        if self._run.offline:
+            if not self._said_offline:
+                self._said_offline = True
+                warnings.warn("fanlog wandb: an offline run cannot delete artifact versions; "
+                              "checkpoints rotated out by save_top_k stay in it (delete them "
+                              "in the W&B app after `wandb sync`)", RuntimeWarning, stacklevel=2)
+            return
+        artifact.wait()
+        artifact.delete(delete_aliases=True)
+
+    def _store(self, run: Any, path: Path, name: str, kind: str, metadata: dict[str, Any],
+               aliases: list[str] | None) -> Any:
         import wandb
 
         artifact = wandb.Artifact(name, type=kind, metadata=metadata)
         if path.is_dir():
-            artifact.add_dir(str(path))
+            artifact.add_dir(str(path), policy=self._add_file_policy)
         else:
-            artifact.add_file(str(path), name=path.name)
-        run.log_artifact(artifact, aliases=aliases)
+            artifact.add_file(str(path), name=path.name, policy=self._add_file_policy)
+        return run.log_artifact(artifact, aliases=aliases)
 
     def watch(self, model: Any, log: str | None, log_freq: int) -> None:
         """wandb.watch: its hooks run in the model's forward/backward (the training thread)
@@ -320,10 +354,7 @@ class WandbLogger:
             return
         status = Status(status)
         try:
-            if status is Status.SUCCESS:
-                for path, metadata in self._checkpoints.items():
-                    if os.path.exists(path):
-                        self._log_checkpoint(path, metadata)
+            self._checkpoints.finish(status is Status.SUCCESS)
         finally:
             for model in self._watched:
                 run.unwatch(model)
