@@ -67,7 +67,7 @@ def test_bad_metric_names_fail_at_the_call_named(name, error, match):
 @pytest.mark.parametrize("name", ["", "a\x00b", 7])
 def test_bad_media_keys_fail_at_the_call(name):
     run = make(RecordingLogger())
-    with pytest.raises((TypeError, ValueError), match="non-empty|NUL"):
+    with pytest.raises((TypeError, ValueError), match=r"non-empty|NUL"):
         run.log_text(name, "text")
     run.finalize()
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fanlog import validate
-from fanlog.params import to_plain
+from fanlog.params import save_yaml, to_plain
 
 _VERSION = re.compile(r"version_(\d+)$")
 _CLAIM = threading.Lock()  # module level: CSVLogger instances stay picklable
@@ -127,9 +127,7 @@ class CSVLogger:
     def log_hyperparams(self, params: dict[str, Any]) -> None:
         self._hparams.update(to_plain(params))
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        import yaml  # PyYAML, as Lightning: the file loads back with yaml.safe_load
-
-        _atomic_write(self.log_dir / "hparams.yaml", yaml.safe_dump(self._hparams))
+        save_yaml(self.log_dir / "hparams.yaml", self._hparams)
 
     def save(self) -> None:
         if self._fd is not None:
@@ -226,9 +224,3 @@ def _drop_torn_tail(path: Path) -> None:
         data = fh.read(chunk)
         cut = data.rfind(b"\n")
         fh.truncate(size - chunk + cut + 1 if cut >= 0 else 0)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
