@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,8 @@ class CometLogger:
             return  # stored before the restart
         if self.prefix:
             metrics = {f"{self.prefix}{name}": value for name, value in metrics.items()}
+        if any("\n" in name for name in metrics):
+            metrics = {metric_name(name): value for name, value in metrics.items()}
         exp.log_metrics(metrics, step=step)
         self._last_step = step if self._last_step is None else max(self._last_step, step)
 
@@ -232,3 +235,14 @@ def _check_key(key: Any) -> str:
             f"experiment_key must be 32 to 50 letters and digits (a Comet experiment key), "
             f"got {key!r}")
     return key
+
+
+def metric_name(name: str) -> str:
+    """``name`` as Comet keeps it: its message schema (``^(.*)$``) refuses a newline inside
+    a metric name, so one is written as the two characters ``\\n`` (warned per name)."""
+    if "\n" not in name:
+        return name
+    stored = name.replace("\n", "\\n")
+    warnings.warn(f"fanlog-comet: Comet does not accept a newline in a metric name; "
+                  f"{name!r} is logged as {stored!r}", stacklevel=2)
+    return stored
