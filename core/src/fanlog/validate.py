@@ -82,8 +82,8 @@ def number(where: str, value: Any) -> float:
     try:
         return float(value)
     except OverflowError:
-        raise OverflowError(f"{where}: {str(value)[:20]}... ({len(str(value))} digits) is too "
-                            "large for a float") from None
+        raise OverflowError(f"{where}: {value!r:.24}... is too large for a float (beyond "
+                            "about 1.8e308)") from None
     except (TypeError, ValueError) as err:
         raise TypeError(f"{where} must be a number, got {kind.__name__} {value!r:.50} "
                         f"({err})") from None
@@ -115,7 +115,7 @@ def folder(option: str, value: Any) -> Any:
     text = os.fspath(value)
     if "\x00" in text:
         raise ValueError(f"{option}={text!r} contains a NUL character")
-    if os.path.isabs(text) or text.startswith("~"):
+    if os.path.isabs(text):
         raise ValueError(f"{option}={text!r} is an absolute path: it must be a folder name "
                          "inside save_dir (put the location in save_dir)")
     if ".." in text.replace("\\", "/").split("/"):
