@@ -60,6 +60,23 @@ def test_python_loader_reads_each_resumed_step_once(tmp_path: Path) -> None:
     assert python_loader_scalars(log_dir, "loss") == EXPECTED
 
 
+def test_resume_purges_a_run_whose_first_session_wrote_no_marker(tmp_path: Path) -> None:
+    """The first session came from a plain SummaryWriter (or an older fanlog): no START."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    log_dir = tmp_path / "fanlog" / "version_0"
+    writer = SummaryWriter(log_dir=str(log_dir))
+    for step in range(10):
+        writer.add_scalar("loss", float(step), step)
+    writer.close()
+    resumed = TensorBoardLogger(save_dir=tmp_path, default_hp_metric=False)
+    resumed.load_state_dict({"version": 0, "step": 5})
+    for step in range(4, 13):
+        resumed.log_metrics({"loss": 100.0 + step}, step)
+    resumed.finalize("success")
+    assert python_loader_scalars(resumed.log_dir, "loss") == EXPECTED
+
+
 def test_a_run_continued_without_resume_loses_nothing(tmp_path: Path) -> None:
     """Only a new run folder gets the opening marker: a second writer into an existing
     folder (version given, no load_state_dict) must not make the loader purge the first."""
