@@ -167,3 +167,80 @@ def test_csv_through_the_fanout_by_name(tmp_path):
         run.log_hyperparams({"lr": 0.1})
     rows = read(run["csv"].metrics_file)
     assert len(rows) == 100 and float(rows[-1]["loss"]) == 1.0 / 100
+
+
+# -- files that round-trip -------------------------------------------------------------------
+
+EDGE_PARAMS = {"lr": 1e-05, "eps": 1e-08, "big": 3e+30, "tiny": 5e-324, "n": 7, "neg": -3,
+               "amp": True, "off": False, "none": None, "emoji": "🚀 launch 🧪",
+               "quote": 'say "hi", then\nleave', "yes": "no", "num_text": "1e-05",
+               "opt": {"name": "adam", "betas": [0.9, 0.999], "inner": {"wd": 1e-04}},
+               "layers": [64, 32], "mixed": [1, "two", 3.5e-10, None, True], "empty": {}}
+
+
+def test_hparams_yaml_loads_back_equal_with_types(tmp_path):
+    backend = CSVLogger(save_dir=tmp_path, version=0)
+    backend.log_hyperparams(EDGE_PARAMS)
+    backend.finalize("success")
+    text = (backend.log_dir / "hparams.yaml").read_text(encoding="utf-8")
+    loaded = yaml.safe_load(text)
+    assert loaded == EDGE_PARAMS
+    assert type(loaded["lr"]) is float and type(loaded["n"]) is int  # not the string '1e-05'
+    text.encode("utf-8")  # no lone surrogate halves
+
+
+def test_hparams_yaml_is_what_lightning_writes(tmp_path):
+    saving = pytest.importorskip("lightning.pytorch.core.saving",  # the reference, not us
+                                 reason="Lightning is the reference here")
+    backend = CSVLogger(save_dir=tmp_path, version=0)
+    backend.log_hyperparams(EDGE_PARAMS)
+    backend.finalize("success")
+    theirs = tmp_path / "lightning.yaml"
+    saving.save_hparams_to_yaml(theirs, EDGE_PARAMS, use_omegaconf=False)
+    assert (backend.log_dir / "hparams.yaml").read_bytes() == theirs.read_bytes()
+    assert saving.load_hparams_from_yaml(backend.log_dir / "hparams.yaml") == EDGE_PARAMS
+
+
+QUOTED = ["acc,top1", 'say "hi"', "a\nb", "cr\rlf", "emoji 🚀", "plain"]
+
+
+def test_names_that_need_quoting_read_back_with_dictreader(tmp_path):
+    backend = CSVLogger(save_dir=tmp_path, version=0)
+    for step, name in enumerate(QUOTED):
+        backend.log_metrics({name: float(step), "loss": 1e-05 * step}, step=step)
+    backend.finalize("success")
+    again = CSVLogger(save_dir=tmp_path, version=0)  # reopened: the header is read back
+    again.load_state_dict({"version": 0, "step": len(QUOTED) - 1})
+    again.log_metrics({"after,reopen": 1.0, "a\nb": 2.0}, step=len(QUOTED))
+    again.finalize("success")
+    rows = read(again.metrics_file)
+    assert list(rows[0]) == ["step", QUOTED[0], "loss", *QUOTED[1:], "after,reopen"]
+    assert [r["step"] for r in rows] == [str(s) for s in range(len(QUOTED) + 1)]
+    for step, name in enumerate(QUOTED):
+        assert float(rows[step][name]) == step
+        assert float(rows[step]["loss"]) == 1e-05 * step
+    assert (rows[-1]["after,reopen"], rows[-1]["a\nb"]) == ("1.0", "2.0")
+
+
+def test_a_metric_named_step_cannot_shadow_the_step_column(tmp_path):
+    backend = CSVLogger(save_dir=tmp_path, version=0)
+    with pytest.raises(ValueError, match="step column"):
+        backend.log_metrics({"step": 3.0}, step=0)
+    backend.log_metrics({"x": 1.0}, step=0)
+    backend.finalize("success")
+    assert read(backend.metrics_file) == [{"step": "0", "x": "1.0"}]
+    prefixed = CSVLogger(save_dir=tmp_path, version=1, prefix="train")
+    prefixed.log_metrics({"step": 3.0}, step=0)  # "train-step": no clash
+    prefixed.finalize("success")
+    assert read(prefixed.metrics_file) == [{"step": "0", "train-step": "3.0"}]
+
+
+def test_lightning_flush_logs_every_n_steps_is_accepted_and_rows_are_on_disk_at_once(tmp_path):
+    with FanOut([{"name": "csv", "save_dir": str(tmp_path), "flush_logs_every_n_steps": 50}],
+                summary=False) as run:
+        run.log_metrics({"loss": 0.5}, step=0)
+        run.flush()
+        assert read(run["csv"].metrics_file) == [{"step": "0", "loss": "0.5"}]
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="flush_logs_every_n_steps"):
+            CSVLogger(save_dir=tmp_path, flush_logs_every_n_steps=bad)

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import pluggy
 
-from fanlog import trace
+from fanlog import trace, validate
 from fanlog.errors import BackendError
 from fanlog.hookspecs import (
     LIFECYCLE_LOGGER_HOOKS,
@@ -589,25 +589,23 @@ class FanOut:
 
 def scalars(metrics: Mapping[str, Any], nonfinite_seen: set[str] | None = None) -> dict[str, float]:
     """Plain floats from numbers, numpy scalars and one-element tensors, with all tensors
-    brought to the host in one transfer per device; NaN/inf kept and reported once per name."""
+    brought to the host in one transfer per device; NaN/inf kept and reported once per name.
+    Names and values are checked here, so a bad one fails at the call, named."""
     out: dict[str, float] = {}
     pending: dict[Any, list[tuple[str, Any]]] = {}
     for name, value in metrics.items():
+        validate.metric_name(name)
         kind = type(value)
         if kind is float or kind is int:
-            out[name] = float(value)
+            out[name] = validate.number(f"metric {name!r}", value) if kind is int else value
         elif hasattr(value, "detach") and hasattr(value, "numel"):
-            if value.numel() != 1:
-                raise TypeError(f"metric {name!r} must be a scalar; got a tensor of shape "
-                                f"{tuple(value.shape)} (reduce it, e.g. .mean())")
+            problem = validate.tensor_problem(value)
+            if problem:
+                raise TypeError(f"metric {name!r} {problem}")
             out[name] = 0.0  # keeps the caller's order; filled below
             pending.setdefault(value.device, []).append((name, value))
-        elif (isinstance(value, str | bytes) or not hasattr(value, "__float__")
-              or getattr(value, "size", 1) != 1):
-            raise TypeError(f"metric {name!r} must be a number or a one-element tensor; "
-                            f"got {kind.__name__} {value!r:.50}")
         else:
-            out[name] = float(value)
+            out[name] = validate.number(f"metric {name!r}", value)
     if pending:
         import torch
 
@@ -631,9 +629,7 @@ def scalars(metrics: Mapping[str, Any], nonfinite_seen: set[str] | None = None) 
 
 
 def _key(key: Any) -> str:
-    if not isinstance(key, str) or not key:
-        raise TypeError(f"key must be a non-empty string, got {key!r}")
-    return key
+    return validate.key(key)
 
 
 def _close_after(figure: Any, takers: list[Outlet]) -> None:

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from fanlog import validate
+
 Tensor = torch.Tensor
 Reduce = str | Callable[[Tensor], Any]
 
@@ -236,7 +238,7 @@ class MetricsEngine:
         if value.__class__ is Tensor:
             if value.requires_grad:
                 value = value.detach()
-            if value.ndim:
+            if value.ndim or value.is_meta or value.is_complex():
                 value = _one_element(name, value)
         elif value.__class__ is not float:
             value = _number(name, value)
@@ -259,8 +261,7 @@ class MetricsEngine:
         slot it resolves to under the options as given."""
         key = (name, prog_bar, logger, on_step, on_epoch, reduce_fx, sync_dist, rank_zero_only)
         where = f"self.log({name!r}) in {self.hook}"
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"metric names must be non-empty strings, got {name!r}")
+        validate.key(name, "metric name")
         if self.hook in UNLOGGABLE_HOOKS:
             raise ValueError(f"{where}: nothing logged in {self.hook} could go out (the "
                              "run's last values already did); log in on_train_epoch_end, "
@@ -504,24 +505,15 @@ def _hashable(value: Any) -> bool:
 
 
 def _one_element(name: str, value: Tensor) -> Tensor:
-    if value.numel() != 1:
-        raise TypeError(f"self.log({name!r}): a metric must be a scalar, got a tensor of shape "
-                        f"{tuple(value.shape)}; reduce it first (e.g. .mean())")
-    return value.reshape(())
+    """A tensor as the 0-d value to keep, or an error naming the metric."""
+    problem = validate.tensor_problem(value)
+    if problem:
+        raise TypeError(f"self.log({name!r}): the value {problem}")
+    return value.reshape(()) if value.ndim else value
 
 
 def _number(name: str, value: Any) -> Any:
     """The slow path for anything but a plain tensor or float: validate and normalise."""
     if isinstance(value, Tensor):
-        value = value.detach()
-        return _one_element(name, value) if value.ndim else value
-    if isinstance(value, str | bytes):
-        raise TypeError(f"self.log({name!r}): strings cannot be logged as metrics (got "
-                        f"{value!r:.40}); use the backends' log_text")
-    if isinstance(value, bool | int):
-        return float(value)
-    if hasattr(value, "__float__") and getattr(value, "size", 1) == 1:
-        return float(value)  # numpy scalars and one-element arrays
-    raise TypeError(f"self.log({name!r}): a metric must be a number or a one-element tensor, "
-                    f"got {type(value).__name__}")
-
+        return _one_element(name, value.detach())
+    return validate.number(f"self.log({name!r})", value)

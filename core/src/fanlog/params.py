@@ -1,9 +1,11 @@
-"""Hyperparameter helpers shared by backends whose stores are flat."""
+"""Hyperparameter helpers shared by backends: flat keys, plain values, ``hparams.yaml``."""
 
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 
@@ -39,3 +41,21 @@ def to_plain(value: Any) -> Any:
     if hasattr(value, "__dict__") and type(value).__name__ == "Namespace":
         return to_plain(vars(value))
     return str(value)
+
+
+def save_yaml(path: str | Path, params: Mapping[str, Any]) -> None:
+    """Write ``hparams.yaml`` as Lightning's ``save_hparams_to_yaml`` does (PyYAML, sorted
+    keys, block style), so it loads back equal with ``yaml.safe_load``; replaced
+    atomically, so a crash never leaves half a file.
+
+    Args:
+        path: the file to write.
+        params: plain values (see :func:`to_plain`).
+    """
+    import yaml  # PyYAML: imported by the backends that write the file, when they do
+
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        yaml.safe_dump(dict(params), fh)
+    os.replace(tmp, path)

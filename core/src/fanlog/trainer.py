@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from fanlog import distributed, hub, trace
 from fanlog.callbacks import ModelCheckpoint, ProgressBar
 from fanlog.distributed import World
-from fanlog.fanout import FanOut
+from fanlog.fanout import FanOut, scalars
 from fanlog.hookspecs import CALLBACK_HOOKS, PROJECT, CallbackSpec
 from fanlog.logprocessor import LogProcessor, TextLog
 from fanlog.metrics import MetricsEngine
@@ -206,8 +206,9 @@ class Trainer:
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """Send metrics to the backends at ``step`` (default: the current step), merged
-        with anything else logged at that step."""
-        self._emit(dict(metrics), self.global_step if step is None else step)
+        with anything else logged at that step. Names and values are checked here, at the
+        call."""
+        self._emit(scalars(metrics), self.global_step if step is None else step)
 
     def log_artifact(self, path: str | Path, name: str | None = None,
                      metadata: Mapping[str, Any] | None = None) -> None:

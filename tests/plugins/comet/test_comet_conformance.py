@@ -10,6 +10,7 @@ from pathlib import Path
 import comet_ml  # noqa: F401  (collected first, as the SDK wants)
 import pytest
 from fanlog_comet import CometLogger
+from fanlog_comet.logger import metric_name
 
 from fanlog.testing import BackendConformance, Readback
 from tests.plugins.comet.comet_support import archives, read_archive
@@ -57,6 +58,9 @@ class TestCometConformance(BackendConformance):
     secret_options = {"api_key": "fanlogConformanceSecretKey42"}
     output_subdir = "comet"
     concurrent_runs = False  # comet_ml keeps one live experiment per process
+
+    def stored_name(self, name: str) -> str:
+        return metric_name(name)  # a newline, which Comet's schema refuses, is escaped
 
     @pytest.fixture
     def make_backend(self, tmp_path: Path) -> Callable[..., CometLogger]:

@@ -65,7 +65,8 @@ def test_hparams_plugin_with_every_logged_metric(logger: TensorBoardLogger, read
     logger.finalize(Status.SUCCESS)
 
     assert os.listdir(Path(logger.log_dir).parent) == ["version_0"]  # no timestamped folders
-    assert [p.is_file() for p in Path(logger.log_dir).iterdir()] == [True]
+    files = sorted(Path(logger.log_dir).iterdir())  # one event file and hparams.yaml
+    assert [p.is_file() for p in files] == [True, True] and files[-1].name == "hparams.yaml"
     acc = read_run(logger.log_dir)
     experiment, start, end = _hparams(acc)
     assert [m.name.tag for m in experiment.metric_infos] == ["hp_metric", "loss", "val/acc"]

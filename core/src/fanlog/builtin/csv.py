@@ -5,20 +5,26 @@ The file is append-only: each ``log_metrics`` call becomes one row written with 
 from a power cut is cut off when the file is next opened). A new metric name adds a column
 by rewriting the file once into a temporary copy that replaces it atomically: the cost is
 per new column, never per row or flush.
+
+Cells are quoted per RFC 4180 by the ``csv`` module, so any name (``acc,top1``, quotes, a
+newline) reads back with ``csv.DictReader``; values are numbers and never need quotes, so
+every row after the header is one line. ``hparams.yaml`` is written with PyYAML's
+``safe_dump``, as Lightning's ``save_hparams_to_yaml`` writes it.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import csv
+import io
 import os
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
+from fanlog import validate
 from fanlog.backend import add_prefix, check_prefix
-from fanlog.params import to_plain
+from fanlog.params import save_yaml, to_plain
 
 _VERSION = re.compile(r"version_(\d+)$")
 _CLAIM = threading.Lock()  # module level: CSVLogger instances stay picklable
@@ -31,12 +37,27 @@ class CSVLogger:
     None (the next free ``version_<n>``).
     ``prefix`` is joined before every metric name as ``prefix-name`` (the one prefix rule,
     :func:`fanlog.backend.add_prefix`).
+
+    Args:
+        save_dir: the folder runs go under.
+        name: the experiment folder inside ``save_dir`` (no ``..``, not absolute).
+        version: the run folder inside ``name`` (see above).
+        prefix: joined before every metric name.
+        flush_logs_every_n_steps: accepted for Lightning's CSVLogger; it changes nothing
+            here, since every row is on disk as soon as it is logged.
     """
 
     def __init__(self, save_dir: str | Path = "fanlog_logs", name: str = "fanlog",
-                 version: int | str | None = None, prefix: str = "") -> None:
+                 version: int | str | None = None, prefix: str = "",
+                 flush_logs_every_n_steps: int = 100) -> None:
         if isinstance(version, int) and version < 0:
             raise ValueError(f"version must be >= 0, got {version}")
+        if isinstance(flush_logs_every_n_steps, bool) or not isinstance(
+                flush_logs_every_n_steps, int) or flush_logs_every_n_steps < 1:
+            raise ValueError("flush_logs_every_n_steps must be a positive int, got "
+                             f"{flush_logs_every_n_steps!r}")
+        validate.folder("name", name)
+        validate.folder("version", version)
         self.save_dir = Path(save_dir)
         self.name = name
         self._version = version
@@ -97,6 +118,8 @@ class CSVLogger:
         else:
             new = [k for k in row if k not in self._known]
             if new:
+                if validate.STEP in new:  # the fan-out refuses it at the call already
+                    raise ValueError("a metric named 'step' would shadow the step column")
                 self._add_columns(new)
             line = ",".join([str(step)] + [_cell(row[c]) if c in row else ""
                                            for c in self._columns]) + "\n"
@@ -106,7 +129,7 @@ class CSVLogger:
     def log_hyperparams(self, params: dict[str, Any]) -> None:
         self._hparams.update(to_plain(params))
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.log_dir / "hparams.yaml", _yaml(self._hparams))
+        save_yaml(self.log_dir / "hparams.yaml", self._hparams)
 
     def save(self) -> None:
         if self._fd is not None:
@@ -141,9 +164,9 @@ class CSVLogger:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size:
             _drop_torn_tail(path)
-            with path.open(encoding="utf-8") as fh:
-                header = fh.readline().rstrip("\n")
-            self._columns = header.split(",")[1:] if header else []
+            with path.open(encoding="utf-8", newline="") as fh:
+                header = next(csv.reader(fh), [])
+            self._columns = header[1:]
             self._known = set(self._columns)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if os.fstat(self._fd).st_size == 0:
@@ -152,20 +175,21 @@ class CSVLogger:
     def _add_columns(self, new: list[str]) -> None:
         self._columns.extend(new)
         self._known.update(new)
-        pad = "," * len(new)
-        self._rewrite(keep=lambda step: True, pad=pad)
+        self._rewrite(keep=lambda step: True, pad=len(new))
 
-    def _rewrite(self, keep: Any, pad: str = "") -> None:
+    def _rewrite(self, keep: Any, pad: int = 0) -> None:
         """Copy the file with the current header and the rows ``keep`` accepts, then swap it
         in atomically (the old file stays whole until the rename)."""
         path = self.metrics_file
         tmp = path.with_suffix(".csv.tmp")
-        with path.open(encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as dst:
-            src.readline()
-            dst.write(",".join(["step", *self._columns]) + "\n")
-            for line in src:
-                if keep(int(line.split(",", 1)[0])):
-                    dst.write(line.rstrip("\n") + pad + "\n")
+        with (path.open(encoding="utf-8", newline="") as src,
+              tmp.open("w", encoding="utf-8", newline="") as dst):
+            rows = csv.reader(src)
+            next(rows, None)
+            dst.write(_line(["step", *self._columns]))
+            for row in rows:
+                if keep(int(row[0])):
+                    dst.write(_line(row + [""] * pad))
             dst.flush()
             os.fsync(dst.fileno())
         if self._fd is not None:
@@ -176,6 +200,15 @@ class CSVLogger:
 
 def _cell(value: float) -> str:
     return repr(float(value))  # shortest text that reads back to the same float
+
+
+def _line(cells: list[str]) -> str:
+    """One CSV record, quoted per RFC 4180 where a cell needs it (``,`` ``"`` ``\\r``
+    ``\\n``), ended by ``\\n`` like the fast path's rows (the ``\\r\\n`` terminator is what
+    makes the writer quote a lone ``\\r``)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(cells)
+    return buf.getvalue()[:-2] + "\n"
 
 
 def _drop_torn_tail(path: Path) -> None:
@@ -193,61 +226,3 @@ def _drop_torn_tail(path: Path) -> None:
         data = fh.read(chunk)
         cut = data.rfind(b"\n")
         fh.truncate(size - chunk + cut + 1 if cut >= 0 else 0)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _yaml(value: Any, indent: int = 0) -> str:
-    """Block-style YAML for plain values (strings JSON-quoted: valid YAML scalars)."""
-    pad = "  " * indent
-    if isinstance(value, dict):
-        if not value:
-            return "{}\n" if indent == 0 else " {}\n"
-        out = "" if indent == 0 else "\n"
-        for key, item in value.items():
-            out += f"{pad}{_key(key)}:" + (
-                _yaml(item, indent + 1) if isinstance(item, dict | list) and item
-                else " " + _scalar(item) + "\n")
-        return out
-    if isinstance(value, list):
-        out = "\n"
-        for item in value:
-            out += f"{pad}-" + (_yaml(item, indent + 1) if isinstance(item, dict | list) and item
-                                else " " + _scalar(item) + "\n")
-        return out
-    return _scalar(value) + "\n"
-
-
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
-
-
-def _key(key: Any) -> str:
-    text = str(key)
-    if _PLAIN_KEY.fullmatch(text) and text.lower() not in _YAML_WORDS:
-        return text
-    return json.dumps(text)
-
-
-def _scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ".nan"
-        if math.isinf(value):
-            return ".inf" if value > 0 else "-.inf"
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dict):
-        return "{}"
-    if isinstance(value, list):
-        return "[]"
-    return json.dumps(str(value))

@@ -21,6 +21,10 @@ two fixtures and inherits every check::
 called in one test (so that a second instance can resume the first one's run), and
 ``read_back(backend)`` is called after ``finalize`` and returns a :class:`Readback`.
 Checks for hooks the backend does not implement are skipped with a printed reason.
+
+The edge-value checks send names and text with ``,`` ``"`` newlines and non-BMP characters
+and floats in exponent notation: a store that must rename what it cannot hold says how in
+:meth:`BackendConformance.stored_name` (two names must never become one).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import pytest
 
 from fanlog.plugins import capabilities_of
 from fanlog.status import Status
+from fanlog.testing.edges import EdgeValueChecks
 
 
 @dataclass
@@ -88,7 +93,7 @@ def direct(backend: Any) -> HookCaller:
     return HookCaller(backend)
 
 
-class BackendConformance:
+class BackendConformance(EdgeValueChecks):
     """Inherit to prove a backend honours the fanlog contract. See the module docstring."""
 
     #: the logger's entry-point name, to check selection by name (None to skip that check)
@@ -130,6 +135,22 @@ class BackendConformance:
         if self.rel_tolerance == 0.0 or math.isinf(want):
             return got == want
         return math.isclose(got, want, rel_tol=self.rel_tolerance)
+
+    def stored_name(self, name: str) -> str:
+        """The name the store keeps for ``name`` (override where the store must rename)."""
+        return name
+
+    def assert_params(self, read: Readback, expected: dict[str, Any]) -> None:
+        assert read.params is not None, "read_back returned no params for a log_hyperparams"
+        for key, want in expected.items():
+            assert key in read.params, f"parameter {key!r} missing: {sorted(read.params)}"
+            got = read.params[key]
+            if self.params_as_strings:
+                assert str(got) == str(want), f"{key}: {got!r} != {want!r}"
+            elif self.params_numbers_as_float and type(want) is int:
+                assert got == want and type(got) is float, f"{key}: {got!r} != {want!r}"
+            else:
+                assert got == want and type(got) is type(want), f"{key}: {got!r} != {want!r}"
 
     def assert_metrics(self, read: Readback, expected: dict[str, list[tuple[int, float]]]) -> None:
         assert set(read.metrics) >= set(expected), (
@@ -180,19 +201,8 @@ class BackendConformance:
                   "optimizer": {"name": "adam", "betas": [0.9, 0.999]}}
         direct(backend).log_hyperparams(params)
         direct(backend).finalize(Status.SUCCESS)
-        read = read_back(backend)
-        assert read.params is not None, "read_back returned no params for a log_hyperparams"
-        flat = {"lr": 0.001, "epochs": 10, "amp": True, "name": "resnet",
-                "optimizer/name": "adam"}
-        for key, want in flat.items():
-            assert key in read.params, f"parameter {key!r} missing: {sorted(read.params)}"
-            got = read.params[key]
-            if self.params_as_strings:
-                assert str(got) == str(want), f"{key}: {got!r} != {want!r}"
-            elif self.params_numbers_as_float and type(want) is int:
-                assert got == want and type(got) is float, f"{key}: {got!r} != {want!r}"
-            else:
-                assert got == want and type(got) is type(want), f"{key}: {got!r} != {want!r}"
+        self.assert_params(read_back(backend), {"lr": 0.001, "epochs": 10, "amp": True,
+                                                "name": "resnet", "optimizer/name": "adam"})
 
     def test_secrets_are_not_written(self, make_backend, read_back, tmp_path):
         if not self.secret_options:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -159,7 +160,10 @@ class CometLogger:
         if epoch is not None:  # Comet's own epoch field, as Lightning sends it
             metrics = {k: v for k, v in metrics.items() if k != "epoch"}
             epoch = int(epoch) if float(epoch).is_integer() else epoch
-        exp.log_metrics(add_prefix(metrics, self.prefix), step=step, epoch=epoch)
+        metrics = add_prefix(metrics, self.prefix)
+        if any("\n" in name for name in metrics):
+            metrics = {metric_name(name): value for name, value in metrics.items()}
+        exp.log_metrics(metrics, step=step, epoch=epoch)
         self._last_step = step if self._last_step is None else max(self._last_step, step)
 
     def log_text(self, key: str, text: str, step: int | None) -> None:
@@ -276,3 +280,14 @@ def _check_key(key: Any) -> str:
             f"experiment_key must be 32 to 50 letters and digits (a Comet experiment key), "
             f"got {key!r}")
     return key
+
+
+def metric_name(name: str) -> str:
+    """``name`` as Comet keeps it: its message schema (``^(.*)$``) refuses a newline inside
+    a metric name, so one is written as the two characters ``\\n`` (warned per name)."""
+    if "\n" not in name:
+        return name
+    stored = name.replace("\n", "\\n")
+    warnings.warn(f"fanlog-comet: Comet does not accept a newline in a metric name; "
+                  f"{name!r} is logged as {stored!r}", stacklevel=2)
+    return stored

@@ -1,4 +1,5 @@
-"""``tensorboard``: event files under ``save_dir/name/version[/sub_dir]``, as Lightning writes.
+"""``tensorboard``: event files and ``hparams.yaml`` under ``save_dir/name/version[/sub_dir]``,
+as Lightning writes them.
 
 Nothing here imports tensorboard or torch at load time: the SummaryWriter is created on the
 first hook that needs it, on the fan-out's worker thread (and so after any ``fork()`` that
@@ -17,9 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fanlog import validate
 from fanlog.backend import add_prefix, check_prefix
 from fanlog.media import to_hwc_uint8
-from fanlog.params import flatten
+from fanlog.params import flatten, save_yaml, to_plain
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,6 +42,9 @@ class TensorBoardLogger:
     ``default_hp_metric`` logs ``hp_metric = -1`` at step 0 with the hyperparameters.
     ``flush_secs``: how often the writer's own thread flushes to disk. ``log_graph``:
     whether ``log_graph`` calls record the model graph (off by default, as in Lightning).
+
+    Scalars are stored as float32 (TensorBoard's ``simple_value``): a finite value beyond
+    about 3.4e38 reads back as inf and one below about 1.4e-45 as 0.0.
     """
 
     def __init__(
@@ -66,6 +71,8 @@ class TensorBoardLogger:
         for option, value in (("default_hp_metric", default_hp_metric), ("log_graph", log_graph)):
             if not isinstance(value, bool):
                 raise TypeError(f"{option} must be True or False, got {value!r}")
+        for option, value in (("name", name), ("version", version), ("sub_dir", sub_dir)):
+            validate.folder(option, value)
         self._save_dir = _expand(save_dir)
         self._name = name or ""
         self._version = version
@@ -79,6 +86,7 @@ class TensorBoardLogger:
         self._writer: SummaryWriter | None = None
         self._writer_pid: int | None = None
         self._hparams: dict[str, bool | int | float | str] = {}
+        self._hparams_yaml: dict[str, Any] = {}  # as logged (nested), for hparams.yaml
         self._hparams_pending = False  # values not yet written (consecutive calls merge)
         self._hparams_started = False  # a session start record exists in this run
         self._hp_metric_logged = False
@@ -145,7 +153,12 @@ class TensorBoardLogger:
     def log_hyperparams(self, params: dict[str, Any]) -> None:
         """Flattened (``a/b``) and kept plain for the HParams plugin. Consecutive calls merge
         into one record, written with the next data or at ``save``/``finalize``: TensorBoard
-        shows only the first hparams record of a run."""
+        shows only the first hparams record of a run. ``hparams.yaml`` (nested, as logged)
+        is written into the log folder at once, as Lightning's ``save_hparams_to_yaml``
+        writes it."""
+        self._hparams_yaml.update(to_plain(params))
+        os.makedirs(self.log_dir, exist_ok=True)
+        save_yaml(os.path.join(self.log_dir, "hparams.yaml"), self._hparams_yaml)
         self._hparams.update(
             (key, _hparam_value(value)) for key, value in flatten(params).items()
         )
@@ -343,9 +356,16 @@ class TensorBoardLogger:
         log_dir = self.log_dir
         os.makedirs(log_dir, exist_ok=True)
         purge_step, self._purge_step = self._purge_step, None
+        new_run = purge_step is None and not any(map(_EVENT_FILE.match, os.listdir(log_dir)))
         if purge_step is not None:
             _wait_to_sort_last(log_dir)
-        return SummaryWriter(log_dir=log_dir, purge_step=purge_step, flush_secs=self._flush_secs)
+        writer = SummaryWriter(log_dir=log_dir, purge_step=purge_step,
+                               flush_secs=self._flush_secs)
+        if new_run or purge_step is not None:
+            from fanlog_tensorboard import summaries
+
+            writer._get_file_writer().add_event(summaries.session_log_start(purge_step or 0))
+        return writer
 
 
 def _expand(path: str | Path) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
@@ -33,6 +34,16 @@ def scalars(tags: Iterable[str], values: Iterable[float]) -> Summary:
         Summary.Value(tag=tag, simple_value=value)
         for tag, value in zip(tags, values, strict=True)
     ])
+
+
+def session_log_start(step: int) -> Event:
+    """A session-start marker. TensorBoard's Python loader (``--load_fast=false``) takes the
+    first START of a run as its beginning and drops every event at or after the step of each
+    later one, so a new run opens with one at step 0 and a resumed one adds its own at its
+    ``purge_step`` (after torch's): the resume purges even a run whose first session wrote
+    none."""
+    return Event(step=step, wall_time=time.time(),
+                 session_log=SessionLog(status=SessionLog.START))
 
 
 def image(tag: str, hwc: np.ndarray) -> Summary:
