@@ -44,6 +44,17 @@ def log_scalar(name: str, value: Any, **options: Any) -> None:
 
 
 def get_scalar(name: str) -> History | None:
-    """The text-log history of a training metric of the running trainer (None if unknown):
-    ``get_scalar("loss").statistic("mean", 20)``."""
-    return _stack[-1].histories.get(name) if _stack else None
+    """The history of a training metric of the running trainer (None if unknown), with
+    every value logged so far: MMEngine's ``message_hub.get_scalar(name)``, whose
+    ``mean(20)``, ``max()``, ``current()`` and ``statistics("mean", 20)`` it answers
+    alike (over the last ``LogProcessor(history_size=...)`` values). ``name`` is the
+    logged name; MMEngine's ``train/`` prefix may be added or left out::
+
+        fanlog.get_scalar("train/loss").mean(20)   # the mean of the last 20 losses
+    """
+    if not _stack:
+        return None
+    histories = _stack[-1].latest_histories()
+    plain = name[6:] if name.startswith("train/") else None
+    return histories.get(name) or (histories.get(plain) if plain else None) or \
+        histories.get(f"train/{name}")
