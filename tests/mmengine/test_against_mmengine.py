@@ -72,3 +72,9 @@ def test_same_lines_and_hub_as_mmengine(name, tmp_path):
     assert len(probes) == len(expected_probes) > 0
     flat = [v for probe in probes for v in probe]
     assert flat == pytest.approx([v for probe in expected_probes for v in probe], rel=1e-12)
+
+
+def test_the_reference_is_mmengine_0_10_7():
+    import mmengine
+
+    assert mmengine.__version__ == "0.10.7"

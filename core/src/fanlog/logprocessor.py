@@ -225,9 +225,8 @@ class LogProcessor:
                              [c for c in self.custom if c.data_src not in _TIMES])
 
     def _eval_sources(self, stage: str) -> dict[str, History]:
-        times = self.timer.histories[stage]
-        return {"data_time": times["data_time"], "time": times["time"],
-                **self.evaluated[stage]}
+        timed = {name: h for name, h in self.timer.histories[stage].items() if h.count}
+        return {**timed, **self.evaluated[stage]}
 
     def _collect(self, sources: Mapping[str, History], stage: str, batch_idx: int,
                  iteration: int, custom: Iterable[Statistic],
