@@ -256,8 +256,12 @@ class MetricsEngine:
         slot.weighted = on_epoch and reduce == "mean"
         slot.history = None
         if self.hook in STEP_HOOKS:
-            slot.history = self.histories.get(name) or self.histories.setdefault(
+            history = self.histories.get(name) or self.histories.setdefault(
                 name, History(self.window_size, self.history_totals))
+            # a value synced across processes joins the text log's history when it is
+            # synced (at logging steps), so the line shows what the backends receive
+            if not (sync_dist and on_step and self.world_size > 1):
+                slot.history = history
         slot.kept = slot.epoch is not None or slot.values is not None or (
             slot.history is not None)
         self._by_name[(self.stage, self.hook, name)] = slot
@@ -300,6 +304,8 @@ class MetricsEngine:
             values = self._sync_step(direct, values)
         for slot, value in zip(direct, self._drain(values), strict=True):
             slot.last = value
+            if slot.sync_dist and self.world_size > 1 and slot.hook in STEP_HOOKS:
+                self.histories[slot.name].update(value)
         out: dict[str, float] = {}
         for slot in slots:
             self._publish(slot, slot.step_name, slot.last, out)

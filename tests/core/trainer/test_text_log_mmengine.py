@@ -11,7 +11,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import fanlog
 from fanlog.callbacks import LearningRateMonitor
-from fanlog.lineformat import header
 from fanlog.logprocessor import LogProcessor
 from tests.core.trainer.trainer_models import Regression, loader
 
@@ -112,6 +111,8 @@ def test_numbers_have_four_decimals_and_lr_e_notation(make_trainer, tmp_path):
 
 # 5 ------------------------------------------------------------------------------------------
 def test_padding(make_trainer, tmp_path):
+    from fanlog.lineformat import header
+
     make_trainer(max_epochs=10, log_every_n_steps=5).fit(Regression(), loader(100, 4))
     lines = iteration_lines(tmp_path)
     assert lines[0].startswith("Epoch(train)  [1][ 5/25]  lr: ")
