@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import fanlog
-from tests.mmengine.script import ClockedDataset, Clock, Playback, Scenario
+from tests.mmengine.script import Clock, ClockedDataset, Playback, Scenario
 
 STAMP = re.compile(r"^\d\d/\d\d \d\d:\d\d:\d\d - fanlog - INFO - ")
 TEXT_LOG = ("Epoch(", "Iter(", "Exp name: ")

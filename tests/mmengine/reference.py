@@ -16,7 +16,7 @@ from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
-from tests.mmengine.script import ClockedDataset, Clock, Playback, Scenario
+from tests.mmengine.script import Clock, ClockedDataset, Playback, Scenario
 
 TEXT_LOG = ("Epoch(", "Iter(", "Exp name: ")
 

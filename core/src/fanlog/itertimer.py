@@ -13,9 +13,10 @@ STAGES = ("train", "val", "test")
 
 
 class IterTimer:
-    """Times the iterations of each stage of one run on one ``clock``. The trainer calls :meth:`begin` when a stage's epoch (or pass)
-    starts, :meth:`loaded` when a batch arrives and :meth:`finished` when its step is done;
-    :meth:`restart` after work that is no iteration's (a validation inside the epoch)."""
+    """Times the iterations of each stage of one run on one ``clock``. The trainer calls
+    :meth:`begin` when a stage's epoch (or pass) starts, :meth:`loaded` when a batch
+    arrives and :meth:`finished` when its step is done; :meth:`restart` after work that is
+    no iteration's (a validation inside the epoch)."""
 
     def __init__(self, history_size: int, clock: Callable[[], float]) -> None:
         self.clock = clock

@@ -3,7 +3,8 @@
 Every ``interval`` iterations of an epoch (of the run, with ``by_epoch=False``) a training
 line such as::
 
-  Epoch(train) [1][10/25]  lr: 1.0000e-02  eta: 0:00:21  time: 0.0019  data_time: 0.0004  loss: 1.7388  acc: 0.8571
+  Epoch(train) [1][10/25]  lr: 1.0000e-02  eta: 0:00:21  time: 0.0019  data_time: 0.0004  \
+  loss: 1.7388  acc: 0.8571
 
 and, during validation and test, lines with the time fields only; at the end of a pass a
 line with its metrics and mean times. ``lr`` is the rate the iteration used; ``eta`` the

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 import fanlog
 from fanlog.callbacks import LearningRateMonitor
