@@ -84,7 +84,7 @@ class History:
                 "are kept; keep more with LogProcessor(history_size=...)")
         if not want:
             return math.nan
-        values = self.window if want == kept else list(islice(self.window, kept - want, kept))
+        values = self.window if want == kept else list(islice(reversed(self.window), want))
         if method == "mean":
             return math.fsum(values) / want
         return max(values) if method == "max" else min(values)

@@ -467,28 +467,28 @@ class Trainer:
         validate_at = self._validation_batches(n) if self._validates_this_epoch(val_loader) else ()
         skip, self._skip_batches = self._skip_batches, 0
         self.batch_idx = -1
-        timer = self.log_processor
-        timer.begin("train")
+        processor = self.log_processor
+        processor.begin("train")
         for batch_idx, batch in enumerate(loader):
             if n is not None and batch_idx >= n:
                 break
             if batch_idx < skip:
-                timer.timer.restart()
+                processor.timer.restart()
                 continue
             # the rate this iteration uses (the scheduler may step before its line)
-            timer.before_iter(self.optimizers[0].param_groups[0]["lr"])
+            processor.before_iter(self.optimizers[0].param_groups[0]["lr"])
             self.batch_idx = batch_idx
             if self.device.type != "cpu":
                 batch = distributed.to_device(batch, self.device)
             self._train_batch(module, runner, batch, batch_idx, n)
             self._batches_done += 1
-            timer.after_iter()
+            processor.after_iter()
             self._end_train_batch(batch, batch_idx)
             if batch_idx + 1 in validate_at and (n is None or batch_idx + 1 < n):
                 self._evaluate("validate", module, val_loader)
             if self.should_stop or 0 <= self.max_steps <= self.global_step:
                 break
-            timer.timer.restart()
+            processor.timer.restart()
         if self._validates_this_epoch(val_loader):
             self._evaluate("validate", module, val_loader)
         self._end_epoch("train", self.batch_idx + 1)
