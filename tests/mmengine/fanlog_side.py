@@ -73,7 +73,8 @@ def run(scenario: Scenario, root: Path) -> tuple[list[str], list[tuple[float, ..
     processor = fanlog.LogProcessor(window_size=scenario.window_size,
                                     by_epoch=scenario.by_epoch,
                                     custom_cfg=scenario.custom_cfg, experiment_name="<exp>",
-                                    clock=clock)
+                                    ignore_last=scenario.ignore_last,
+                                    interval_exp_name=scenario.exp_every, clock=clock)
     if scenario.by_epoch:
         limits = {"max_epochs": scenario.epochs}
     else:

@@ -39,6 +39,8 @@ class Scenario:
     val_len: int = 25
     test_len: int = 15
     interval: int = 10
+    ignore_last: bool = True
+    exp_every: int = 1000            # LoggerHook's interval_exp_name
     window_size: int | str = 10
     custom_cfg: list[dict[str, Any]] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)

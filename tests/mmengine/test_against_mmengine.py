@@ -37,9 +37,11 @@ SCENARIOS = {
     "ten_epochs": Scenario(epochs=10, train_len=10, val_len=5, test_len=5, interval=5,
                            values={"loss1": loss, "loss2": acc, "grad_norm": big},
                            val={"loss": lambda k: 0.01 * k, "top1": acc}),
-    # every window and method, replacing in place and adding fields, and time
+    # every window and method, replacing in place and adding fields, and time; a metric
+    # named like a learning rate joins lr
     "statistics": Scenario(
-        train_len=12, interval=4, window_size=3, values={"loss": loss, "acc": acc},
+        train_len=12, interval=4, window_size=3,
+        values={"loss": loss, "acc": acc, "head_lr": lambda k: 0.001 * (k + 1)},
         custom_cfg=[dict(data_src="acc", method_name="mean"),
                     dict(data_src="loss", method_name="max", window_size="epoch",
                          log_name="loss_epoch_max"),
@@ -56,6 +58,10 @@ SCENARIOS = {
                            custom_cfg=[dict(data_src="loss", method_name="mean",
                                             window_size="global", log_name="loss_avg")],
                            val={"acc": acc}, test={"acc": acc}),
+    # the epoch's last iterations logged too; Exp name every 4 iterations
+    "keep_last": Scenario(epochs=2, train_len=11, interval=5, ignore_last=False, exp_every=4,
+                          values={"loss": loss}, val_len=7, test_len=3, val={"acc": acc},
+                          test={"acc": acc}),
     # a window of one, no evaluation at all
     "no_evaluation": Scenario(epochs=3, train_len=7, interval=3, window_size=1,
                               values={"loss": loss, "acc": acc}, validate=False,
