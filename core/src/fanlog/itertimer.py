@@ -39,7 +39,9 @@ class IterTimer:
             history.epoch.reset()
         self._t = self.clock()
 
-    def restart(self) -> None:
+    def restart(self, stage: str) -> None:
+        """Go on timing ``stage`` from now (after a validation inside the epoch, say)."""
+        self.stage = stage
         self._t = self.clock()
 
     def loaded(self) -> None:

@@ -473,7 +473,7 @@ class Trainer:
             if n is not None and batch_idx >= n:
                 break
             if batch_idx < skip:
-                processor.timer.restart()
+                processor.timer.restart("train")
                 continue
             # the rate this iteration uses (the scheduler may step before its line)
             processor.before_iter(self.optimizers[0].param_groups[0]["lr"])
@@ -488,7 +488,7 @@ class Trainer:
                 self._evaluate("validate", module, val_loader)
             if self.should_stop or 0 <= self.max_steps <= self.global_step:
                 break
-            processor.timer.restart()
+            processor.timer.restart("train")
         if self._validates_this_epoch(val_loader):
             self._evaluate("validate", module, val_loader)
         self._end_epoch("train", self.batch_idx + 1)
@@ -642,7 +642,7 @@ class Trainer:
         self._call(hook, collect_late=collect_late)
         if metrics or stage != "train":
             self._line(self.log_processor.epoch_line(
-                _STAGE_TEXT[stage], metrics, self._shown_epoch(stage), batches,
+                _STAGE_TEXT[stage], metrics, self._shown_epoch(), batches,
                 self.global_step))
         return metrics
 
@@ -673,11 +673,11 @@ class Trainer:
         """The line of an evaluation iteration (its times), every ``log_every_n_steps``."""
         if self._text is not None and self._text.active:
             self._line(self.log_processor.eval_line(
-                _STAGE_TEXT[stage], batch, batches, self._shown_epoch(stage),
+                _STAGE_TEXT[stage], batch, batches, self._shown_epoch(),
                 (self.max_epochs or self.current_epoch + 1) if self.optimizers else None,
                 self.global_step, self.device))
 
-    def _shown_epoch(self, stage: str) -> int:
+    def _shown_epoch(self) -> int:
         """The epoch a line names, from 1: during a fit the running one (MMEngine: the
         epochs done, once validation runs); outside a fit the epochs done."""
         return self.current_epoch + 1 if self._fitting else self.current_epoch

@@ -274,3 +274,22 @@ def test_get_scalar_says_when_the_history_is_too_short(make_trainer):
         Reader(), loader(32, 4))
     assert errors == ["a statistic over 6 values, but only the last 5 of 8 are kept; keep "
                       "more with LogProcessor(history_size=...)"]
+
+
+def test_a_validation_inside_the_epoch_keeps_to_its_own_times(make_trainer, tmp_path):
+    clock = Clock()
+
+    class SlowValidation(Scripted):
+        def validation_step(self, batch, batch_idx):
+            clock.now += 100.0
+            return super().validation_step(batch, batch_idx)
+
+    trainer = make_trainer(log_every_n_steps=2, val_check_interval=0.5,
+                           log_processor=LogProcessor(clock=clock))
+    trainer.fit(SlowValidation(clock, seconds=[1]), loader(32), loader(8))  # 8 batches
+    train = [fields(line) for line in iteration_lines(tmp_path)]
+    assert [f["time"] for f in train] == ["1.0000"] * 4  # validation ran after batch 4
+    assert [f["eta"] for f in train] == ["0:00:06", "0:00:04", "0:00:02", "0:00:00"]
+    val = [fields(line.replace("    ", "  ")) for line in text_lines(tmp_path)
+           if line.startswith("Epoch(val)")]
+    assert {f["time"] for f in val} == {"100.0000"}
