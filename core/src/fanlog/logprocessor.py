@@ -1,41 +1,47 @@
-"""The text log: MMEngine-style iteration lines and the per-rank log files they go to.
+"""The text log's lines, as MMEngine's ``LogProcessor`` formats them.
 
-At every logging step :class:`LogProcessor` turns the training metrics' recent values into
-one line such as::
+Every ``interval`` iterations of an epoch (of the run, with ``by_epoch=False``) a training
+line such as::
 
-  Epoch(train) [1][10/25]  lr: 1.0000e-02  eta: 0:00:03  time: 0.0019  data_time: 0.0004  loss: 1.7
+  Epoch(train) [1][10/25]  lr: 1.0000e-02  eta: 0:00:21  time: 0.0019  data_time: 0.0004  \
+  loss: 1.7388  acc: 0.8571
 
-(``Iter(train) [10/100]`` with ``by_epoch=False``); metrics are smoothed over
-``window_size`` iterations unless ``custom_cfg`` asks otherwise, per metric. Lines go to the
-``fanlog`` Python logger, which :func:`open_text_log` points at ``run.log`` (rank 0) and, at
-DEBUG, ``run_rank<N>.log`` for every other rank; backends that print text (the console)
-get them through the ``on_log_line`` callback hook.
+and, during validation and test, lines with the time fields only; at the end of a pass a
+line with its metrics and mean times. ``lr`` is the rate the iteration used; ``eta`` the
+mean iteration time so far times the iterations left; metrics whose name matches
+``mean_pattern`` (losses, times, gradient norms) are means over ``window_size``
+iterations, the others their current value; ``custom_cfg`` shows other statistics.
+:mod:`fanlog.textlog` writes the lines to ``run.log``.
 """
 
 from __future__ import annotations
 
-import datetime
-import logging
-import math
+import re
 import time
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from fanlog.metrics import History
+import torch
 
-log = logging.getLogger("fanlog")
+from fanlog.history import History
+from fanlog.itertimer import IterTimer
+from fanlog.lineformat import header, iteration_line, number
+from fanlog.textlog import TextLog
+
+__all__ = ["LogProcessor", "Statistic", "TextLog"]
 _METHODS = ("mean", "min", "max", "current")
-FORMAT = "%(asctime)s - fanlog - %(levelname)s - %(message)s"
-DATEFMT = "%m/%d %H:%M:%S"
+_TIMES = ("time", "data_time")
+_STYLES = ("mmengine", "readable")
 
 
 @dataclass(frozen=True)
 class Statistic:
-    """How one metric is shown: ``method`` over ``window_size`` iterations (None: the
-    processor's window; "epoch" and "global" also work), under ``log_name`` (default: the
-    metric's own name, replacing the default smoothing; another name adds a field)."""
+    """How one metric is shown: ``method_name`` over ``window_size`` iterations (None: all
+    of them, as MMEngine; "epoch" and "global" also work), under ``log_name`` (default: the
+    metric's own name, which replaces the default statistic in place; another name adds a
+    field)."""
 
     data_src: str
     method_name: str = "mean"
@@ -51,137 +57,244 @@ class Statistic:
             raise ValueError(f"custom_cfg for {self.data_src!r}: window_size must be a "
                              f"positive int, 'epoch' or 'global'; got {self.window_size!r}")
 
+    @property
+    def name(self) -> str:
+        return self.log_name or self.data_src
+
 
 class LogProcessor:
     """Formats the text log's lines (MMEngine's ``LogProcessor``).
 
-    ``custom_cfg`` is a list of :class:`Statistic` or dicts with its fields, e.g.
-    ``[{"data_src": "loss", "method_name": "max", "window_size": "epoch",
-    "log_name": "loss_max"}]``.
+    Args:
+        window_size: iterations the default means span.
+        by_epoch: ``Epoch(train) [e][i/n]`` lines every ``interval`` iterations of each
+            epoch, or ``Iter(train) [i/N]`` lines every ``interval`` steps of the run.
+        custom_cfg: per-metric statistics, :class:`Statistic` or dicts with its fields,
+            e.g. ``[{"data_src": "loss", "method_name": "max", "window_size": "epoch",
+            "log_name": "loss_max"}]``; ``time`` and ``data_time`` work too.
+        num_digits: digits after the point.
+        mean_pattern: metrics whose name matches are shown as window means, the others
+            as their current value.
+        style: ``"mmengine"``: numbers as MMEngine prints them (``1234571.5000``);
+            ``"readable"``: e-notation below ``10**-num_digits`` and from ``1e6`` on.
+        ignore_last: no line for an epoch's last iterations when fewer than ``interval``
+            (unless the epoch itself is that short), as MMEngine's ``LoggerHook``.
+        interval_exp_name: an ``Exp name:`` line every this many iterations (and at the
+            end of each epoch).
+        experiment_name: the name on those lines (default: the run folder's name).
+        history_size: values kept per metric for windows and :func:`fanlog.get_scalar`.
+        clock: what iterations are timed with (default ``time.perf_counter``).
     """
 
     def __init__(self, window_size: int = 10, by_epoch: bool = True,
                  custom_cfg: Iterable[Statistic | Mapping[str, Any]] = (),
-                 num_digits: int = 4) -> None:
-        if window_size < 1:
-            raise ValueError(f"window_size must be at least 1, got {window_size}")
+                 num_digits: int = 4,
+                 mean_pattern: str = r".*(loss|time|data_time|grad_norm).*",
+                 style: str = "mmengine", ignore_last: bool = True,
+                 interval_exp_name: int = 1000, experiment_name: str | None = None,
+                 history_size: int = 1000,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        if not isinstance(window_size, int) or window_size < 1:
+            raise ValueError(f"window_size must be an int of at least 1, got {window_size!r}")
+        if style not in _STYLES:
+            raise ValueError(f"style must be one of {_STYLES}, got {style!r}")
         self.window_size = window_size
         self.by_epoch = by_epoch
         self.num_digits = num_digits
+        self.mean_pattern = re.compile(mean_pattern)
+        self.style = style
+        self.ignore_last = ignore_last
+        self.interval_exp_name = interval_exp_name
+        self.experiment_name = experiment_name
         self.custom = [c if isinstance(c, Statistic) else Statistic(**c) for c in custom_cfg]
-        self._replaced = {c.data_src for c in self.custom if c.log_name in (None, c.data_src)}
-        self.time, self.data_time = History(window_size), History(window_size)
+        _check(self.custom, by_epoch)
+        self.history_size = max([history_size, *self._int_windows()])
+        self.clock = clock
+        self.start()
+
+    def _int_windows(self) -> list[int]:
+        return [self.window_size] + [c.window_size for c in self.custom
+                                     if isinstance(c.window_size, int)]
 
     @property
     def max_window(self) -> int:
-        """The longest window any statistic needs (how many values histories keep)."""
-        sizes = [c.window_size for c in self.custom if isinstance(c.window_size, int)]
-        return max([self.window_size, *sizes])
+        """How many values the metrics engine's histories keep."""
+        return self.history_size
 
     @property
     def needs_totals(self) -> bool:
         """Whether some statistic spans the epoch or the run (histories then keep totals)."""
-        return any(c.window_size in ("epoch", "global") for c in self.custom)
+        return any(c.window_size in ("epoch", "global", None) for c in self.custom)
 
-    def record_time(self, iteration: float, data: float) -> None:
-        self.time.update(iteration)
-        self.data_time.update(data)
+    # -- the trainer's calls -----------------------------------------------------------------
+    def start(self) -> None:
+        """A new run: timings, learning rates and evaluation results start afresh."""
+        self.timer = IterTimer(self.history_size, self.clock)
+        self.lr = History(self.history_size, totals=True)
+        self.evaluated: dict[str, dict[str, History]] = {"val": {}, "test": {}}
+        self._unmatched = {c.data_src for c in self.custom} - set(_TIMES) - {"lr"}
 
-    def train_line(self, histories: Mapping[str, History], epoch: int, batch: int,
-                   batches: int | None, iteration: int, iterations: int | None,
-                   remaining: int | None, lr: float | None) -> str:
-        """The line for a training logging step (``batch``, ``iteration`` count from 1)."""
-        if self.by_epoch:
-            parts = [f"Epoch(train) [{epoch + 1}][{batch}/{_total(batches)}]"]
-        else:
-            parts = [f"Iter(train) [{iteration}/{_total(iterations)}]"]
+    def begin(self, stage: str) -> None:
+        """An epoch of ``stage`` (train, val, test) starts."""
+        self.timer.begin(stage)
+        if stage == "train":
+            self.lr.epoch.reset()
+
+    def before_iter(self, lr: float | None = None) -> None:
+        """A batch arrived; ``lr`` is the rate this training iteration uses."""
+        self.timer.loaded()
         if lr is not None:
-            parts.append(f"lr: {lr:.{self.num_digits}e}")
-        if remaining is not None and self.time.window:
-            seconds = remaining * self.time.statistic("mean", self.window_size)
-            parts.append(f"eta: {datetime.timedelta(seconds=round(seconds))}")
-        for name, history in (("time", self.time), ("data_time", self.data_time)):
-            seconds = history.statistic("mean", self.window_size)
-            parts.append(f"{name}: {seconds:.{self.num_digits}f}")
-        parts += [f"{name}: {self._number(value)}"
-                  for name, value in self.statistics(histories).items()]
-        return "  ".join(parts)
+            self.lr.update(float(lr))
 
-    def statistics(self, histories: Mapping[str, History]) -> dict[str, float]:
-        """Each metric's shown value: the window mean, or what ``custom_cfg`` says."""
-        out = {name: h.statistic("mean", self.window_size)
-               for name, h in histories.items() if name not in self._replaced}
-        for c in self.custom:
-            if c.data_src in histories:
-                out[c.log_name or c.data_src] = histories[c.data_src].statistic(
-                    c.method_name, c.window_size or self.window_size)
-        return out
+    def after_iter(self) -> None:
+        self.timer.finished()
+
+    def train_due(self, count: int, batches: int | None, interval: int) -> bool:
+        """Whether iteration ``count`` (of the epoch; of the run with ``by_epoch=False``)
+        gets a line: every ``interval`` iterations and, unless ``ignore_last``, at the end
+        of the epoch (MMEngine's ``LoggerHook``)."""
+        return count % interval == 0 or (count == batches and (
+            not self.ignore_last or batches <= interval))
+
+    def exp_name_due(self, count: int, iteration: int, batches: int | None) -> bool:
+        return iteration % self.interval_exp_name == 0 or count == batches
+
+    def exp_name_line(self, default: str) -> str:
+        return f"Exp name: {self.experiment_name or default}"
+
+    def train_line(self, histories: Mapping[str, History], epoch: int, max_epochs: int | None,
+                   batch: int, batches: int | None, iteration: int, iterations: int | None,
+                   remaining: int | None, device: torch.device | None = None) -> str:
+        """The line of a training iteration (``epoch`` from 1; ``batch``, ``iteration``
+        count from 1; ``remaining``: iterations left in the fit)."""
+        metrics = {_plain(name): h for name, h in histories.items()
+                   if not name.startswith("lr-")}  # LearningRateMonitor's: `lr` says it
+        self._check_sources(metrics)
+        times = self.timer.histories["train"]
+        sources = {"lr": self.lr, "data_time": times["data_time"], **metrics,
+                   "time": times["time"]}
+        if not self.lr.count:
+            del sources["lr"]
+        tag = self._collect(sources, "train", batch - 1, iteration, self.custom)
+        if self.by_epoch:
+            where = header("train", True, batch, batches, epoch, max_epochs)
+        else:
+            where = header("train", False, iteration, iterations)
+        return iteration_line(where, tag, self.timer.eta(remaining), _memory(device), True,
+                              self._number, self.num_digits)
+
+    def eval_line(self, stage: str, batch: int, batches: int | None, epoch: int,
+                  max_epochs: int | None, iteration: int,
+                  device: torch.device | None = None) -> str:
+        """The line of a validation or test iteration: its times (and memory)."""
+        tag = self._collect(self._eval_sources(stage), stage, batch - 1, iteration,
+                            self.custom)
+        where = header(stage, self.by_epoch, batch, batches, epoch, max_epochs)
+        left = None if batches is None else batches - batch
+        return iteration_line(where, tag, self.timer.eta(left), _memory(device), False,
+                              self._number, self.num_digits)
 
     def epoch_line(self, stage: str, metrics: Mapping[str, float], epoch: int,
-                   batches: int) -> str:
-        """The summary line of an epoch of ``stage`` (train, val, test)."""
+                   batches: int, iteration: int = 0) -> str:
+        """The line at the end of an epoch of ``stage``: for val and test, the pass's
+        metrics then its mean ``data_time`` and ``time``; for train, the epoch values."""
+        if stage == "train":
+            where = (f"Epoch(train) [{epoch}][{batches}/{batches}]" if self.by_epoch
+                     else f"Iter(train) [{batches}/{batches}]")
+            return "  ".join([where] + [f"{k}: {self._number(v)}" for k, v in metrics.items()])
+        for name, value in metrics.items():
+            self.evaluated[stage].setdefault(name, History(self.history_size)).update(value)
+        custom = list(self.custom) + [Statistic(name, "mean", "epoch") for name in _TIMES
+                                      if name not in {c.data_src for c in self.custom}]
+        tag = self._collect(self._eval_sources(stage), stage, batches, iteration, custom,
+                            epoch_line=True)
         if not self.by_epoch:
             where = f"Iter({stage}) [{batches}/{batches}]"
-        elif stage == "test":  # a test pass belongs to no epoch
-            where = f"Epoch(test) [{batches}/{batches}]"
+        elif stage == "val":
+            where = f"Epoch(val) [{epoch}][{batches}/{batches}]"
         else:
-            where = f"Epoch({stage}) [{epoch + 1}][{batches}/{batches}]"
-        return "  ".join([where] + [f"{k}: {self._number(v)}" for k, v in metrics.items()])
+            where = f"Epoch(test) [{batches}/{batches}]"
+        items = [(k, v) for k, v in tag.items() if k not in _TIMES] + [
+            (k, v) for k, v in tag.items() if k in _TIMES]
+        return f"{where}    " + "  ".join(f"{k}: {self._number(v)}" for k, v in items)
+
+    # -- statistics ----------------------------------------------------------------------------
+    def statistics(self, histories: Mapping[str, History]) -> dict[str, float]:
+        """Each training metric's shown value (``histories`` by plain name), without the
+        times: the window mean or the current value, or what ``custom_cfg`` says."""
+        return self._collect({_plain(k): h for k, h in histories.items()}, "train", 0, 0,
+                             [c for c in self.custom if c.data_src not in _TIMES])
+
+    def _eval_sources(self, stage: str) -> dict[str, History]:
+        timed = {name: h for name, h in self.timer.histories[stage].items() if h.count}
+        return {**timed, **self.evaluated[stage]}
+
+    def _collect(self, sources: Mapping[str, History], stage: str, batch_idx: int,
+                 iteration: int, custom: Iterable[Statistic],
+                 epoch_line: bool = False) -> dict[str, float]:
+        """MMEngine's ``_collect_scalars``: every source's default statistic, in order,
+        then the custom ones (a replaced field keeps its place)."""
+        tag = {name: h.statistic("mean", self.window_size)
+               if self.mean_pattern.search(name) else h.current()
+               for name, h in sources.items()}
+        for c in custom:
+            if c.data_src in sources:
+                tag[c.name] = self._custom(sources[c.data_src], c, stage, batch_idx,
+                                           iteration, epoch_line)
+        return tag
+
+    def _custom(self, h: History, c: Statistic, stage: str, batch_idx: int, iteration: int,
+                epoch_line: bool) -> float:
+        method, window = c.method_name, c.window_size
+        if method == "current" or not isinstance(window, str):
+            return h.statistic(method, window)
+        if h.epoch is not None and (stage == "train" or window == "global"):
+            return h.statistic(method, window if stage == "train" else iteration + 1)
+        if h.epoch is not None:  # an evaluation pass's times: the pass, and one value more
+            previous = self.timer.previous[stage].get(c.data_src)
+            if not epoch_line or previous is None:
+                return h.epoch.result(method)
+            if method == "mean":
+                return (h.epoch.total + previous) / (h.epoch.n + 1)
+            return (max if method == "max" else min)(h.epoch.result(method), previous)
+        return h.statistic(method, batch_idx + 1 if window == "epoch" else iteration + 1)
+
+    def _check_sources(self, metrics: Mapping[str, History]) -> None:
+        """At the first training line, name each custom_cfg ``data_src`` that no metric
+        logged so far matches (MMEngine skips them silently)."""
+        for source in sorted(self._unmatched - set(metrics)):
+            warnings.warn(f"custom_cfg data_src {source!r} matches no training metric logged "
+                          f"so far: {sorted(metrics) or 'none'}", stacklevel=3)
+        self._unmatched = set()
 
     def _number(self, value: float) -> str:
-        if not math.isfinite(value) or value == 0 or 10 ** -self.num_digits <= abs(value) < 1e6:
-            return f"{value:.{self.num_digits}f}"
-        return f"{value:.{self.num_digits}e}"
+        return number(value, self.num_digits, self.style == "readable")
 
 
-def _total(n: int | None) -> str:
-    return "?" if n is None else str(n)
+def _check(custom: list[Statistic], by_epoch: bool) -> None:
+    """MMEngine's checks: one field per name, and no epoch windows without epochs."""
+    seen: dict[str, str] = {}
+    for c in custom:
+        if c.name in seen:
+            what = ("overrides the same metric twice" if c.log_name is None
+                    else "repeats a log_name")
+            raise ValueError(f"custom_cfg {what}: {c.name!r} (for {seen[c.name]!r} and "
+                             f"{c.data_src!r}); give each entry its own log_name")
+        seen[c.name] = c.data_src
+        if c.window_size == "epoch" and not by_epoch:
+            raise ValueError(f"custom_cfg for {c.data_src!r}: window_size 'epoch' needs "
+                             "by_epoch=True (there are no epochs to count in)")
 
 
-class TextLog:
-    """The ``fanlog`` logger's file handlers for one run: ``run.log`` on rank 0 and, when
-    ``level`` is DEBUG, ``run_rank<N>.log`` on the other ranks. :meth:`close` restores the
-    logger as it was."""
+def _plain(name: str) -> str:
+    """A training metric's name in the line: MMEngine's ``train/`` prefix dropped."""
+    return name[6:] if name.startswith("train/") else name
 
-    def __init__(self, folder: str | Path, rank: int, level: int | str = "INFO") -> None:
-        self.level = logging.getLevelName(level) if isinstance(level, str) else level
-        if not isinstance(self.level, int):
-            raise ValueError(f"log_level must be a logging level name or number, got {level!r}")
-        self._old_level = log.level
-        self.handler: logging.Handler | None = None
-        if rank == 0 or self.level <= logging.DEBUG:
-            path = Path(folder) / ("run.log" if rank == 0 else f"run_rank{rank}.log")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.handler = logging.FileHandler(path, encoding="utf-8")
-            self.handler.setFormatter(logging.Formatter(FORMAT, DATEFMT))
-            self.handler.setLevel(self.level)
-            log.addHandler(self.handler)
-            if log.level == logging.NOTSET or log.level > self.level:
-                log.setLevel(self.level)
 
-    @property
-    def active(self) -> bool:
-        """Whether lines written here go anywhere (worth formatting)."""
-        return self.handler is not None
-
-    def info(self, line: str) -> None:
-        """Write one INFO line. While this file is all that listens to the ``fanlog``
-        logger, the line goes straight to it: the logging machinery costs ten times the
-        write, at every logging step."""
-        handler = self.handler
-        if handler is None:
-            return
-        if len(log.handlers) > 1 or (log.propagate and logging.getLogger().handlers):
-            log.info(line)
-            return
-        text = f"{time.strftime(DATEFMT)} - fanlog - INFO - {line}\n"
-        with handler.lock:
-            handler.stream.write(text)
-            handler.stream.flush()
-
-    def close(self) -> None:
-        if self.handler is not None:
-            log.removeHandler(self.handler)
-            self.handler.close()
-            self.handler = None
-        log.setLevel(self._old_level)
+def _memory(device: torch.device | None) -> int | None:
+    """MMEngine's ``memory``: the most CUDA memory allocated since the last line, in MB."""
+    if device is None or device.type != "cuda":
+        return None
+    peak = torch.cuda.max_memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    return int(peak) // (1024 * 1024)

@@ -16,7 +16,6 @@ collectives per logging step or epoch end, whatever the number of metrics.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ import torch
 import torch.distributed as dist
 
 from fanlog import validate
+from fanlog.history import History, Stats
 
 Tensor = torch.Tensor
 Reduce = str | Callable[[Tensor], Any]
@@ -41,71 +41,6 @@ UNLOGGABLE_HOOKS = frozenset({"on_fit_end"})
 _REDUCTIONS = {"mean": "mean", "sum": "sum", "max": "max", "min": "min",
                torch.mean: "mean", torch.sum: "sum", torch.max: "max", torch.min: "min",
                max: "max", min: "min", sum: "sum"}
-
-
-class Stats:
-    """Running statistics of a stream of floats: weighted total, count, extremes.
-    NaN sticks in max/min as it does in the mean (logged as a value, never skipped)."""
-
-    __slots__ = ("max", "min", "n", "total", "weight")
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.total, self.weight, self.n = 0.0, 0.0, 0
-        self.max, self.min = -math.inf, math.inf
-
-    def add(self, value: float, weight: float = 1.0) -> None:
-        self.total += value * weight
-        self.weight += weight
-        self.n += 1
-        if value > self.max or value != value:
-            self.max = value
-        if value < self.min or value != value:
-            self.min = value
-
-    def result(self, reduce: str) -> float:
-        if reduce == "mean":
-            return self.total / self.weight if self.weight else math.nan
-        if reduce == "sum":
-            return self.total
-        return self.max if reduce == "max" else self.min
-
-
-class History:
-    """Recent values of one training metric for the text log (MMEngine's HistoryBuffer):
-    the last ``maxlen`` values and, with ``totals``, statistics over the epoch and the
-    whole run (kept only when asked for: they cost per value)."""
-
-    __slots__ = ("epoch", "run", "window")
-
-    def __init__(self, maxlen: int, totals: bool = False) -> None:
-        self.window: deque[float] = deque(maxlen=maxlen)
-        self.epoch = Stats() if totals else None
-        self.run = Stats() if totals else None
-
-    def update(self, value: float) -> None:
-        self.window.append(value)
-        if self.epoch is not None:
-            self.epoch.add(value)
-            self.run.add(value)
-
-    def statistic(self, method: str, window: int | str) -> float:
-        """``method`` (mean, min, max, current) over the last ``window`` values, or over
-        ``"epoch"`` or ``"global"`` (the whole run)."""
-        if not self.window:
-            return math.nan
-        if method == "current":
-            return self.window[-1]
-        if window in ("epoch", "global"):
-            if self.epoch is None:
-                raise ValueError("epoch and global statistics need History(totals=True)")
-            return (self.epoch if window == "epoch" else self.run).result(method)
-        values = self.window if window >= len(self.window) else list(self.window)[-window:]
-        if method == "mean":
-            return math.fsum(values) / len(values)
-        return max(values) if method == "max" else min(values)
 
 
 class _Slot:
@@ -321,8 +256,12 @@ class MetricsEngine:
         slot.weighted = on_epoch and reduce == "mean"
         slot.history = None
         if self.hook in STEP_HOOKS:
-            slot.history = self.histories.get(name) or self.histories.setdefault(
+            history = self.histories.get(name) or self.histories.setdefault(
                 name, History(self.window_size, self.history_totals))
+            # a value synced across processes joins the text log's history when it is
+            # synced (at logging steps), so the line shows what the backends receive
+            if not (sync_dist and on_step and self.world_size > 1):
+                slot.history = history
         slot.kept = slot.epoch is not None or slot.values is not None or (
             slot.history is not None)
         self._by_name[(self.stage, self.hook, name)] = slot
@@ -365,11 +304,20 @@ class MetricsEngine:
             values = self._sync_step(direct, values)
         for slot, value in zip(direct, self._drain(values), strict=True):
             slot.last = value
+            if slot.sync_dist and self.world_size > 1 and slot.hook in STEP_HOOKS:
+                self.histories[slot.name].update(value)
         out: dict[str, float] = {}
         for slot in slots:
             self._publish(slot, slot.step_name, slot.last, out)
             slot.tick = -1
         return out
+
+    def latest_histories(self) -> dict[str, History]:
+        """The training metrics' histories with every value logged so far (pending ones
+        are folded in: one transfer), for a text-log line between logging steps."""
+        if self._pending:
+            self._drain()
+        return self.histories
 
     def refresh_step(self, only_prog_bar: bool = True) -> None:
         """Update the progress-bar (or all callback) metrics with this batch's step values

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
@@ -28,9 +27,10 @@ from fanlog.callbacks import ModelCheckpoint, ProgressBar
 from fanlog.distributed import World
 from fanlog.fanout import FanOut, scalars
 from fanlog.hookspecs import CALLBACK_HOOKS, PROJECT, CallbackSpec
-from fanlog.logprocessor import LogProcessor, TextLog
+from fanlog.logprocessor import LogProcessor
 from fanlog.metrics import MetricsEngine
 from fanlog.module import Module
+from fanlog.textlog import TextLog
 
 log = logging.getLogger("fanlog")
 _STAGE_STEP = {"validate": "validation_step", "test": "test_step"}
@@ -151,6 +151,7 @@ class Trainer:
         self._eval_rows: list[tuple[int, dict[str, float]]] = []
         self._eval_steps = {"validate": 0, "test": 0}
         self._epoch_done = False
+        self._fitting = False
         self._skip_batches = 0
         self._batches_done = 0
         self.batch_idx = -1
@@ -282,6 +283,7 @@ class Trainer:
         created = distributed.init(self.world, device)
         self._module = module.to(device)
         self.device = device
+        self.log_processor.start()
         self.engine = MetricsEngine(window_size=self.log_processor.max_window,
                                     history_totals=self.log_processor.needs_totals,
                                     world_size=self.world.size, sync_device=device)
@@ -303,6 +305,7 @@ class Trainer:
             checkpoint = self._load(ckpt_path, resume=stage == "fit")
             if self.fan is not None and module.hparams:
                 self.fan.log_hyperparams(dict(module.hparams))
+            self._fitting = stage == "fit"
             if stage == "fit":
                 self._fit(module, loader, val_loader, checkpoint)
                 result = None
@@ -466,26 +469,28 @@ class Trainer:
         validate_at = self._validation_batches(n) if self._validates_this_epoch(val_loader) else ()
         skip, self._skip_batches = self._skip_batches, 0
         self.batch_idx = -1
-        start = time.perf_counter()
+        processor = self.log_processor
+        processor.begin("train")
         for batch_idx, batch in enumerate(loader):
             if n is not None and batch_idx >= n:
                 break
             if batch_idx < skip:
-                start = time.perf_counter()
+                processor.timer.restart("train")
                 continue
-            data_time = time.perf_counter() - start
+            # the rate this iteration uses (the scheduler may step before its line)
+            processor.before_iter(self.optimizers[0].param_groups[0]["lr"])
             self.batch_idx = batch_idx
             if self.device.type != "cpu":
                 batch = distributed.to_device(batch, self.device)
             self._train_batch(module, runner, batch, batch_idx, n)
             self._batches_done += 1
-            self.log_processor.record_time(time.perf_counter() - start, data_time)
+            processor.after_iter()
             self._end_train_batch(batch, batch_idx)
             if batch_idx + 1 in validate_at and (n is None or batch_idx + 1 < n):
                 self._evaluate("validate", module, val_loader)
             if self.should_stop or 0 <= self.max_steps <= self.global_step:
                 break
-            start = time.perf_counter()
+            processor.timer.restart("train")
         if self._validates_this_epoch(val_loader):
             self._evaluate("validate", module, val_loader)
         self._end_epoch("train", self.batch_idx + 1)
@@ -534,8 +539,7 @@ class Trainer:
         self._call("on_train_batch_end", collect_late=self._collect_step if due else None,
                    outputs=self._outputs, batch=batch, batch_idx=batch_idx)
         self._batch_open = False
-        if due:
-            self._train_line()
+        self._train_line()
 
     def _collect_step(self) -> None:
         self._emit(self.engine.collect_step(), self.global_step)
@@ -594,15 +598,18 @@ class Trainer:
         self._hook_module(stage, f"on_{word}_epoch_start")
         self._call(f"on_{word}_epoch_start")
         done = 0
+        self.log_processor.begin(_STAGE_TEXT[stage])
         with torch.no_grad():
             for batch_idx, batch in enumerate(loader):
                 if n is not None and batch_idx >= n:
                     break
+                self.log_processor.before_iter()
                 if self.device.type != "cpu":
                     batch = distributed.to_device(batch, self.device)
                 engine.begin_batch(batch)
                 engine.enter(stage, step_name)
                 out = getattr(module, step_name)(batch, batch_idx)
+                self.log_processor.after_iter()
                 done += 1
                 step = self._eval_steps[stage]  # Lightning's step for evaluation step values
                 self._eval_steps[stage] = step + 1
@@ -613,6 +620,7 @@ class Trainer:
                     metrics = engine.collect_step()
                     if self.fan is not None and metrics:  # a row of its own, not merged
                         self._eval_rows.append((step, metrics))
+                    self._eval_line(stage, batch_idx + 1, n)
         metrics = self._end_epoch(stage, done)
         module.train(was_training)
         return metrics
@@ -635,24 +643,46 @@ class Trainer:
 
         self._call(hook, collect_late=collect_late)
         if metrics or stage != "train":
-            self._line(self.log_processor.epoch_line(_STAGE_TEXT[stage], metrics,
-                                                     self.current_epoch, batches))
+            self._line(self.log_processor.epoch_line(
+                _STAGE_TEXT[stage], metrics, self._shown_epoch(), batches,
+                self.global_step))
         return metrics
 
     # -- output ------------------------------------------------------------------------------
     def _train_line(self) -> None:
-        """The text log's line for this logging step."""
-        if self._text is None or not self._text.active:
+        """The text log's lines after a training iteration, when due: ``Exp name:`` at
+        the end of each epoch, the iteration's line every ``log_every_n_steps``
+        iterations of the epoch (of the run's optimizer steps with ``by_epoch=False``)."""
+        processor = self.log_processor
+        if self._text is None or not self._text.active or not (
+                processor.by_epoch or self.stepped_this_batch):
             return
-        optimizer = self.optimizers[0] if self.optimizers else None
+        n = self.num_training_batches
+        count = self.batch_idx + 1 if processor.by_epoch else self.global_step
+        if processor.exp_name_due(count, self._batches_done, n):
+            self._line(processor.exp_name_line(Path(self.default_root_dir).resolve().name))
+        if not processor.train_due(count, n, self.log_every_n_steps):
+            return
         planned = self._planned_batches
-        self._line(self.log_processor.train_line(
-            self.engine.histories, self.current_epoch, self.batch_idx + 1,
-            self.num_training_batches, self.global_step,
-            self.max_steps if self.max_steps >= 0 else _times(
-                self.num_training_batches, self.max_epochs),
-            None if planned is None else planned - self._batches_done,
-            optimizer.param_groups[0]["lr"] if optimizer is not None else None))
+        self._line(processor.train_line(
+            self.engine.latest_histories(), self.current_epoch + 1,
+            self.max_epochs or self.current_epoch + 1, self.batch_idx + 1, n,
+            self.global_step, self.max_steps if self.max_steps >= 0 else _times(
+                n, self.max_epochs),
+            None if planned is None else planned - self._batches_done, self.device))
+
+    def _eval_line(self, stage: str, batch: int, batches: int | None) -> None:
+        """The line of an evaluation iteration (its times), every ``log_every_n_steps``."""
+        if self._text is not None and self._text.active:
+            self._line(self.log_processor.eval_line(
+                _STAGE_TEXT[stage], batch, batches, self._shown_epoch(),
+                (self.max_epochs or self.current_epoch + 1) if self.optimizers else None,
+                self.global_step, self.device))
+
+    def _shown_epoch(self) -> int:
+        """The epoch a line names, from 1: during a fit the running one (MMEngine: the
+        epochs done, once validation runs); outside a fit the epochs done."""
+        return self.current_epoch + 1 if self._fitting else self.current_epoch
 
     def _line(self, line: str) -> None:
         if self._text is None or not self._text.active:

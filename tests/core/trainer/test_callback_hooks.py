@@ -240,5 +240,6 @@ def test_hook_on_exception(make_trainer):
 def test_hook_on_log_line(run):
     lines = [s["line"] for s in run[0].of("on_log_line")]
     assert lines[0].startswith("Epoch(train) [1][2/4]  lr: 5.0000e-02  eta: ")
-    assert any(line.startswith("Epoch(val) [2][2/2]  val_loss: ") for line in lines)
-    assert any(line.startswith("Epoch(test) [2/2]  test_loss: ") for line in lines)
+    # MMEngine's evaluation lines: four spaces after the header
+    assert any(line.startswith("Epoch(val) [2][2/2]    val_loss: ") for line in lines)
+    assert any(line.startswith("Epoch(test) [2/2]    test_loss: ") for line in lines)
