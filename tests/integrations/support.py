@@ -1,0 +1,38 @@
+"""What the framework integrations' tests share: reading metrics.csv back with the csv
+module, the two misbehaving backends every framework run is given, and the docs pages'
+runnable blocks."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from tests.core.backends import Raising, Sleeping
+
+ROOT = Path(__file__).parents[2]
+#: ``<!-- test: run in=lightning -->``: a block that runs where that framework is installed
+FRAMEWORK_BLOCK = re.compile(r"<!-- test: run in=(\w+) -->\s*```python\n(.*?)```", re.S)
+
+
+def read_csv(path: str | Path) -> dict[int, dict[str, float]]:
+    """metrics.csv as ``{step: {column: value}}`` (empty cells left out)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return {int(r["step"]): {k: float(v) for k, v in r.items() if k != "step" and v != ""}
+            for r in rows}
+
+
+def misbehaving() -> tuple[Raising, Sleeping]:
+    """A backend that raises at every log_metrics and one that takes 50 ms per call."""
+    return Raising(), Sleeping(delay=0.05)
+
+
+def docs_blocks(framework: str) -> list[tuple[str, str]]:
+    """``(page#i, code)`` of every block in docs/ marked to run with ``framework``."""
+    found = []
+    for path in sorted((ROOT / "docs").rglob("*.md")):
+        matches = FRAMEWORK_BLOCK.finditer(path.read_text(encoding="utf-8"))
+        for i, match in enumerate(m for m in matches if m.group(1) == framework):
+            found.append((f"{path.relative_to(ROOT)}#{i}", match.group(2)))
+    return found
