@@ -15,12 +15,17 @@ ROOT = Path(__file__).parents[2]
 FRAMEWORK_BLOCK = re.compile(r"<!-- test: run in=(\w+) -->\s*```python\n(.*?)```", re.S)
 
 
-def read_csv(path: str | Path) -> dict[int, dict[str, float]]:
-    """metrics.csv as ``{step: {column: value}}`` (empty cells left out)."""
+def read_rows(path: str | Path) -> list[tuple[int, dict[str, float]]]:
+    """metrics.csv's rows in file order, as ``(step, {column: value})`` (empty cells left
+    out)."""
     with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    return {int(r["step"]): {k: float(v) for k, v in r.items() if k != "step" and v != ""}
-            for r in rows}
+        return [(int(r["step"]), {k: float(v) for k, v in r.items() if k != "step" and v != ""})
+                for r in csv.DictReader(fh)]
+
+
+def read_csv(path: str | Path) -> dict[int, dict[str, float]]:
+    """metrics.csv as ``{step: {column: value}}``."""
+    return dict(read_rows(path))
 
 
 def misbehaving() -> tuple[Raising, Sleeping]:
