@@ -15,12 +15,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from accelerate.tracking import GeneralTracker
-
 from fanlog.fanout import FanOut, RunSummary
+from fanlog.integrations._optional import missing
 from fanlog.integrations._run import RunPlace, check_options, open_fanout, run_place
 from fanlog.integrations._values import split
 from fanlog.status import Status
+
+try:
+    from accelerate.tracking import GeneralTracker
+except ImportError as exc:
+    raise missing(__name__, "Accelerate", "accelerate", exc) from exc
 
 
 class FanLogTracker(GeneralTracker):

@@ -12,15 +12,19 @@ from __future__ import annotations
 import importlib.util
 
 from fanlog.integrations._lightning import FanLoggerMixin
+from fanlog.integrations._optional import missing
 
-if importlib.util.find_spec("lightning") is not None:
-    from lightning.pytorch.loggers import Logger
-    from lightning.pytorch.loggers.logger import DummyExperiment
-    from lightning.pytorch.utilities import rank_zero_only
-else:
-    from pytorch_lightning.loggers import Logger
-    from pytorch_lightning.loggers.logger import DummyExperiment
-    from pytorch_lightning.utilities import rank_zero_only
+try:
+    if importlib.util.find_spec("lightning") is not None:
+        from lightning.pytorch.loggers import Logger
+        from lightning.pytorch.loggers.logger import DummyExperiment
+        from lightning.pytorch.utilities import rank_zero_only
+    else:
+        from pytorch_lightning.loggers import Logger
+        from pytorch_lightning.loggers.logger import DummyExperiment
+        from pytorch_lightning.utilities import rank_zero_only
+except ImportError as exc:
+    raise missing(__name__, "Lightning", "lightning", exc) from exc
 
 
 class FanLogger(FanLoggerMixin, Logger):

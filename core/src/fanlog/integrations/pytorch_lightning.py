@@ -3,11 +3,15 @@ logger as :mod:`fanlog.integrations.lightning`."""
 
 from __future__ import annotations
 
-from pytorch_lightning.loggers import Logger
-from pytorch_lightning.loggers.logger import DummyExperiment
-from pytorch_lightning.utilities import rank_zero_only
-
 from fanlog.integrations._lightning import FanLoggerMixin
+from fanlog.integrations._optional import missing
+
+try:
+    from pytorch_lightning.loggers import Logger
+    from pytorch_lightning.loggers.logger import DummyExperiment
+    from pytorch_lightning.utilities import rank_zero_only
+except ImportError as exc:
+    raise missing(__name__, "pytorch_lightning", "pytorch-lightning", exc) from exc
 
 
 class FanLogger(FanLoggerMixin, Logger):

@@ -14,12 +14,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainerCallback
-
 from fanlog.fanout import FanOut, RunSummary
+from fanlog.integrations._optional import missing
 from fanlog.integrations._run import RunPlace, check_options, open_fanout, run_place
 from fanlog.integrations._values import split
 from fanlog.status import Status
+
+try:
+    from transformers import TrainerCallback
+except ImportError as exc:
+    raise missing(__name__, "Hugging Face Transformers", "transformers", exc) from exc
 
 _CHECKPOINT_PREFIX = "checkpoint"  # the Trainer's checkpoint-<global_step> folders
 
