@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
+import threading
 from pathlib import Path
 
 from tests.core.backends import Raising, Sleeping
@@ -31,6 +33,22 @@ def read_csv(path: str | Path) -> dict[int, dict[str, float]]:
 def misbehaving() -> tuple[Raising, Sleeping]:
     """A backend that raises at every log_metrics and one that takes 50 ms per call."""
     return Raising(), Sleeping(delay=0.05)
+
+
+class Copying:
+    """A backend that stores each artifact by copying it, after ``gate`` is set (as a
+    tracking server behind its queue would): the file must still be there then."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.gate = threading.Event()
+        self.stored: list[str] = []
+
+    def log_artifact(self, path: str, name: str | None, metadata: dict) -> None:
+        self.gate.wait(30)
+        copy = shutil.copytree if Path(path).is_dir() else shutil.copyfile
+        copy(path, self.store / (name or Path(path).name))
+        self.stored.append(name or Path(path).name)
 
 
 def docs_blocks(framework: str) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from fanlog import Status
 from fanlog.integrations.lightning import FanLogger
 from fanlog.testing import RecordingLogger
 from tests.integrations.lightning.models import loader, tiny_module, trainer_kwargs
-from tests.integrations.support import misbehaving, read_csv
+from tests.integrations.support import Copying, misbehaving, read_csv
 
 
 def _lightning_rows(path: Path) -> dict[int, dict[str, float]]:
@@ -61,9 +61,31 @@ def test_checkpoints_and_files_share_the_run_folder(tmp_path):
     assert (log_dir / "metrics.csv").is_file()
     assert yaml.safe_load((log_dir / "hparams.yaml").read_text()) == {"lr": 0.05, "hidden": 8}
     sent = recorder.of("log_artifact")
-    assert [a["path"] for a in sent][-1] == str(best)
-    assert all(a["metadata"]["kind"] == "checkpoint" for a in sent)
-    assert len(sent) == 2  # one checkpoint per epoch, each sent once
+    assert [a["name"] for a in sent] == ["epoch=0-step=8.ckpt", best.name]  # each once
+    assert all(a["metadata"] == {"kind": "checkpoint"} for a in sent)
+    assert not (best.parent / ".fanlog-staged").exists()  # the links went at the end
+
+
+def test_a_backend_behind_its_queue_still_gets_the_checkpoints_lightning_deleted(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    copying = Copying(store)
+
+    class OpenGateAtTheEnd(pl.Callback):
+        def on_train_end(self, trainer, module):
+            copying.gate.set()
+
+    fan = FanLogger(["csv", copying], save_dir=tmp_path)
+    trainer = pl.Trainer(logger=fan, callbacks=[OpenGateAtTheEnd()],
+                         **trainer_kwargs(tmp_path, max_epochs=3))
+    trainer.fit(tiny_module(pl.LightningModule), loader())
+    names = ["epoch=0-step=8.ckpt", "epoch=1-step=16.ckpt", "epoch=2-step=24.ckpt"]
+    checkpoints = Path(fan.log_dir) / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == names[-1:]  # top-1 kept
+    assert copying.stored == names
+    assert fan.summary.backends["copying"].state == "ok"
+    for name in names:
+        assert (store / name).stat().st_size > 0
 
 
 def test_runs_take_the_next_free_version_and_a_later_test_appends(tmp_path):

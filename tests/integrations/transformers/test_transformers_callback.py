@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 
 from fanlog import Status
 from fanlog.integrations.transformers import FanLogCallback
 from fanlog.testing import RecordingLogger
-from tests.integrations.support import misbehaving, read_rows
+from tests.integrations.support import Copying, misbehaving, read_rows
 from tests.integrations.transformers.models import Tokens, tiny_model, training_args
 
 
@@ -65,12 +65,32 @@ def test_checkpoints_are_sent_and_the_run_ends(tmp_path):
     Trainer(model=tiny_model(), args=training_args(tmp_path / "out"), train_dataset=Tokens(),
             callbacks=[callback]).train()
     sent = recorder.of("log_artifact")
-    assert [Path(a["path"]).name for a in sent] == ["checkpoint-4", "checkpoint-8"]
+    assert [a["name"] for a in sent] == ["checkpoint-4", "checkpoint-8"]
     assert [a["metadata"] for a in sent] == [{"kind": "checkpoint", "step": 4},
                                             {"kind": "checkpoint", "step": 8}]
     assert recorder.finalized == [Status.SUCCESS]
     assert recorder.of("log_hyperparams")  # once, at the start
     assert [kw["step"] for kw in recorder.of("log_metrics")][:2] == [1, 2]
+
+
+def test_a_backend_behind_its_queue_still_gets_the_rotated_checkpoints(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    copying = Copying(store)
+
+    class OpenGateAtTheEnd(TrainerCallback):
+        def on_train_end(self, args, state, control, **kwargs):
+            copying.gate.set()
+
+    callback = FanLogCallback([copying])
+    args = training_args(tmp_path / "out", save_steps=2, save_total_limit=1)
+    Trainer(model=tiny_model(), args=args, train_dataset=Tokens(),
+            callbacks=[OpenGateAtTheEnd(), callback]).train()
+    assert sorted(p.name for p in (tmp_path / "out").glob("checkpoint-*")) == ["checkpoint-8"]
+    assert copying.stored == ["checkpoint-2", "checkpoint-4", "checkpoint-6", "checkpoint-8"]
+    for name in copying.stored:
+        assert (store / name / "model.safetensors").stat().st_size > 0
+    assert not (tmp_path / "out" / ".fanlog-staged").exists()
 
 
 def test_a_non_number_is_reported_once_and_left_out(tmp_path):

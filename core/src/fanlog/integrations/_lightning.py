@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fanlog.fanout import FanOut, RunSummary
+from fanlog.integrations._checkpoints import CheckpointSender
 from fanlog.integrations._run import RunPlace, check_options, open_fanout, run_place
 from fanlog.status import Status
 
@@ -60,6 +61,7 @@ class FanLoggerMixin:
         self._fan: FanOut | None = None
         self._summary: RunSummary | None = None
         self._sent: dict[str, int] = {}  # checkpoint path -> mtime when sent
+        self._checkpoints = CheckpointSender()
         check_options(options)
 
     # -- where the run lives ---------------------------------------------------------------
@@ -141,7 +143,7 @@ class FanLoggerMixin:
             monitor = getattr(checkpoint_callback, "monitor", None)
             if monitor is not None and path in best:
                 metadata.update(monitor=monitor, score=float(best[path]))
-            self.experiment.log_artifact(path, metadata=metadata, warn_unsupported=False)
+            self._checkpoints.send(self.experiment, path, metadata)
 
     def finalize(self, status: str) -> None:
         """End the backends' run. Lightning says "failed" for Ctrl-C too; the exception
@@ -154,6 +156,7 @@ class FanLoggerMixin:
             ending = Status.from_exception(sys.exc_info()[1])
         fan, self._fan = self._fan, None
         self._summary = fan.finalize(ending)
+        self._checkpoints.release(everything=True)
 
     @property
     def summary(self) -> RunSummary | None:
@@ -166,4 +169,5 @@ class FanLoggerMixin:
         that logs starts its own."""
         state = dict(self.__dict__)
         state["_fan"] = None
+        state["_checkpoints"] = CheckpointSender()
         return state

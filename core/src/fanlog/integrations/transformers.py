@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fanlog.fanout import FanOut, RunSummary
+from fanlog.integrations._checkpoints import CheckpointSender
 from fanlog.integrations._optional import missing
 from fanlog.integrations._run import RunPlace, check_options, open_fanout, run_place
 from fanlog.integrations._values import split
@@ -57,6 +58,7 @@ class FanLogCallback(TrainerCallback):
         self._fan: FanOut | None = None
         self._summary: RunSummary | None = None
         self._skipped: set[str] = set()
+        self._checkpoints = CheckpointSender()
 
     def place(self, args: Any) -> RunPlace:
         """Where the run's files go: ``save_dir/name/version_<n>``."""
@@ -105,15 +107,15 @@ class FanLogCallback(TrainerCallback):
             return
         folder = Path(args.output_dir, f"{_CHECKPOINT_PREFIX}-{state.global_step}")
         if folder.is_dir():
-            self.fan(args).log_artifact(folder, metadata={"kind": "checkpoint",
-                                                          "step": state.global_step},
-                                        warn_unsupported=False)
+            self._checkpoints.send(self.fan(args), folder,
+                                   {"kind": "checkpoint", "step": state.global_step})
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """End the backends' run; a later ``train()`` starts it again in the same folder."""
         if self._fan is not None:
             fan, self._fan = self._fan, None
             self._summary = fan.finalize(Status.SUCCESS)
+            self._checkpoints.release(everything=True)
 
 
 __all__ = ["FanLogCallback"]
