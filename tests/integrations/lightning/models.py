@@ -14,9 +14,10 @@ def loader(batches: int = 8) -> DataLoader:
     return DataLoader(TensorDataset(x, x.sum(dim=1, keepdim=True)), batch_size=4)
 
 
-def tiny_module(base: type, fail_at: int | None = None, lr: float = 0.05) -> Any:
-    """A linear regression that logs ``loss`` and ``double`` every step (and raises at
-    step ``fail_at``)."""
+def tiny_module(base: type, fail_at: int | None = None, lr: float = 0.05,
+                error: type[BaseException] = RuntimeError) -> Any:
+    """A linear regression that logs ``loss`` and ``double`` every step (and raises
+    ``error`` at step ``fail_at``)."""
 
     class Tiny(base):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:
@@ -26,7 +27,7 @@ def tiny_module(base: type, fail_at: int | None = None, lr: float = 0.05) -> Any
 
         def training_step(self, batch: Any, batch_idx: int) -> Any:
             if fail_at is not None and self.global_step == fail_at:
-                raise RuntimeError("the model fails")
+                raise error("the model fails")
             x, y = batch
             loss = torch.nn.functional.mse_loss(self.net(x), y)
             self.log("loss", loss)

@@ -20,20 +20,23 @@ SCRIPT = textwrap.dedent("""
     from fanlog.integrations.lightning import FanLogger
     from tests.integrations.lightning.models import loader, tiny_module, trainer_kwargs
 
-    fan = FanLogger(["csv"], save_dir="logs")
-    trainer = pl.Trainer(logger=fan, **trainer_kwargs(".", strategy="{strategy}", devices=2))
-    trainer.fit(tiny_module(pl.LightningModule), loader())
-    if trainer.is_global_zero:
-        json.dump({{"log_dir": fan.log_dir, "best": trainer.checkpoint_callback.best_model_path,
-                    "world": trainer.world_size}}, open("result.json", "w"))
+    if __name__ == "__main__":  # ddp_spawn's children import this file
+        fan = FanLogger(["csv"], save_dir="logs")
+        trainer = pl.Trainer(logger=fan, **trainer_kwargs(".", strategy="{strategy}", devices=2))
+        trainer.fit(tiny_module(pl.LightningModule), loader())
+        if trainer.is_global_zero:
+            json.dump({{"log_dir": fan.log_dir, "world": trainer.world_size,
+                        "best": trainer.checkpoint_callback.best_model_path}},
+                      open("result.json", "w"))
 """)
 
 
 @pytest.mark.slow
 @pytest.mark.distributed
-def test_ddp_rank_zero_logs_once_per_step(tmp_path):
+@pytest.mark.parametrize("strategy", ["ddp", "ddp_spawn"])
+def test_ddp_rank_zero_logs_once_per_step(tmp_path, strategy):
     script = tmp_path / "train.py"
-    script.write_text(SCRIPT.format(root=str(ROOT), strategy="ddp"))
+    script.write_text(SCRIPT.format(root=str(ROOT), strategy=strategy))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANLOG_")}
     env.update(OMP_NUM_THREADS="1", PL_DISABLE_FORK="1")
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, timeout=240,

@@ -4,6 +4,7 @@ hyperparameters, checkpoints, failures, config sources, pytorch_lightning."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -112,6 +113,21 @@ def test_a_model_that_raises_ends_the_backends_run_failed(tmp_path):
         trainer.fit(tiny_module(pl.LightningModule, fail_at=5), loader())
     assert recorder.finalized == [Status.FAILED]
     assert sorted(read_csv(Path(fan.log_dir) / "metrics.csv")) == [0, 1, 2, 3, 4]
+
+
+def test_ctrl_c_ends_the_backends_run_interrupted(tmp_path):
+    recorder = RecordingLogger()
+    fan = FanLogger([recorder], save_dir=tmp_path)
+    trainer = pl.Trainer(logger=fan, **trainer_kwargs(tmp_path))
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):  # Lightning's graceful shutdown on Ctrl-C
+            trainer.fit(tiny_module(pl.LightningModule, fail_at=3, error=KeyboardInterrupt),
+                        loader())
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores SIGINT from then on
+    assert recorder.finalized == [Status.INTERRUPTED]  # Lightning itself says "failed"
+    assert [step for step, _ in recorder.metrics] == [0, 1, 2]
 
 
 def test_loggers_come_from_fanlogs_config_sources(tmp_path, monkeypatch):

@@ -165,8 +165,10 @@ class FanLoggerMixin:
         return self._fan.summary if self._fan is not None else self._summary
 
     def __getstate__(self) -> dict[str, Any]:
-        """Picklable for ``ddp_spawn``: the fan-out (threads) stays behind; the process
-        that logs starts its own."""
+        """Picklable for ``ddp_spawn``: the run is placed first, so the spawned processes
+        and this one agree on the version; the fan-out (threads) stays behind, and the
+        process that logs starts its own."""
+        self._run()
         state = dict(self.__dict__)
         state["_fan"] = None
         state["_checkpoints"] = CheckpointSender()
