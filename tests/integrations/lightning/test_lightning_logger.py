@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import pytest
+import torch
 import yaml
 from lightning.pytorch.loggers import CSVLogger
 
@@ -142,6 +143,28 @@ def test_loggers_come_from_fanlogs_config_sources(tmp_path, monkeypatch):
     from_env = FanLogger(save_dir=tmp_path)
     assert list(from_env.experiment.backends) == ["console"]
     from_env.finalize("success")
+
+
+def test_loggers_as_dicts_with_options(tmp_path):
+    fan = FanLogger([{"name": "csv", "prefix": "train"}, "console"],
+                    save_dir=tmp_path, summary=False)
+    trainer = pl.Trainer(logger=fan, **trainer_kwargs(tmp_path, max_epochs=1))
+    trainer.fit(tiny_module(pl.LightningModule), loader())
+    assert list(fan.summary.backends) == ["csv", "console"]
+    assert "train-loss" in read_csv(Path(fan.log_dir) / "metrics.csv")[0]
+
+
+def test_the_graph_goes_out_only_when_asked(tmp_path):
+    for log_graph in (False, True):
+        recorder = RecordingLogger()
+        fan = FanLogger([recorder], save_dir=tmp_path, log_graph=log_graph)
+        trainer = pl.Trainer(logger=fan, **trainer_kwargs(tmp_path, max_epochs=1))
+        module = tiny_module(pl.LightningModule)
+        module.example_input_array = torch.zeros(2, 8)
+        trainer.fit(module, loader())
+        graphs = recorder.of("log_graph")
+        assert [g["model"] for g in graphs] == ([module] if log_graph else [])
+        assert all(g["example_input"] is module.example_input_array for g in graphs)
 
 
 def test_an_unknown_fanout_option_fails_at_construction():

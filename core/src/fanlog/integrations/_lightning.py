@@ -116,7 +116,11 @@ class FanLoggerMixin:
             self.experiment.log_hyperparams(params)
 
     def log_graph(self, model: Any, input_array: Any = None) -> None:
+        """With ``log_graph=True``: the model traced with ``input_array``, else with its
+        ``example_input_array``, as Lightning's TensorBoardLogger does."""
         if self._log_graph and self._rank() == 0:
+            if input_array is None:
+                input_array = getattr(model, "example_input_array", None)
             self.experiment.log_graph(model, input_array)
 
     def save(self) -> None:
