@@ -31,6 +31,7 @@ CASES = {
     "5": "case_scale",
     "6": "case_imports",
     "7": "case_distributed",
+    "8": "case_lightning",
 }
 
 

@@ -51,5 +51,23 @@ def test_runnable_docs_block(code):
     exec(compile(code, "<docs>", "exec"), {"__name__": "__docs__"})
 
 
+def test_framework_blocks_run_in_their_frameworks_environment():
+    """A block marked ``<!-- test: run in=X -->`` needs framework X, absent here: it must
+    run in tox env X, from tests/integrations/X/, and not be left unrun."""
+    from tests.integrations.support import FRAMEWORK_BLOCK
+
+    tox = (ROOT / "tox.ini").read_text(encoding="utf-8")
+    env_list = re.search(r"^env_list =(.*?)^\S", tox, re.M | re.S).group(1)
+    frameworks = {m.group(1) for path in (ROOT / "docs").rglob("*.md")
+                  for m in FRAMEWORK_BLOCK.finditer(path.read_text(encoding="utf-8"))}
+    assert frameworks
+    for framework in frameworks:
+        assert re.search(rf"\b{framework}\b", env_list), f"tox env_list lacks {framework}"
+        assert f"tests/integrations/{framework}" in tox
+        runners = [p for p in (ROOT / "tests" / "integrations" / framework).glob("test_*.py")
+                   if f'docs_blocks("{framework}")' in p.read_text(encoding="utf-8")]
+        assert runners, f"nothing in tests/integrations/{framework}/ runs its docs blocks"
+
+
 def test_some_blocks_are_marked_runnable():
     assert len(list(_blocks())) >= 2
