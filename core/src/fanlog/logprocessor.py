@@ -102,6 +102,7 @@ class LogProcessor:
         self.by_epoch = by_epoch
         self.num_digits = num_digits
         self.mean_pattern = re.compile(mean_pattern)
+        self._smoothed: dict[str, bool] = {}  # name: whether mean_pattern matches it
         self.style = style
         self.ignore_last = ignore_last
         self.interval_exp_name = interval_exp_name
@@ -234,8 +235,10 @@ class LogProcessor:
                  epoch_line: bool = False) -> dict[str, float]:
         """MMEngine's ``_collect_scalars``: every source's default statistic, in order,
         then the custom ones (a replaced field keeps its place)."""
-        tag = {name: h.statistic("mean", self.window_size)
-               if self.mean_pattern.search(name) else h.current()
+        smoothed = self._smoothed
+        for name in sources.keys() - smoothed.keys():
+            smoothed[name] = self.mean_pattern.search(name) is not None
+        tag = {name: h.statistic("mean", self.window_size) if smoothed[name] else h.current()
                for name, h in sources.items()}
         for c in custom:
             if c.data_src in sources:
