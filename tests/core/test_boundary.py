@@ -14,10 +14,13 @@ from pathlib import Path
 
 import fanlog
 
-#: the trainer's side (imports torch) and the tools built on both sides
+#: the trainer's side (imports torch)
 TRAINER_SIDE = {"fanlog.trainer", "fanlog.module", "fanlog.metrics", "fanlog.hub",
-                "fanlog.logprocessor", "fanlog.distributed", "fanlog.callbacks"}
-TOOLS = {"fanlog.cli", "fanlog.demo", "fanlog.template", "fanlog.testing", "fanlog.templates"}
+                "fanlog.logprocessor", "fanlog.distributed", "fanlog.callbacks", "fanlog.seed",
+                "fanlog.history", "fanlog.itertimer", "fanlog.lineformat", "fanlog.textlog"}
+#: the tools built on both sides, and the framework integrations (each imports its framework)
+TOOLS = {"fanlog.cli", "fanlog.demo", "fanlog.template", "fanlog.testing", "fanlog.templates",
+         "fanlog.integrations"}
 
 
 def _modules() -> list[str]:
