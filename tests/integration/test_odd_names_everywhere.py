@@ -28,10 +28,7 @@ def loggers(root, which):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("which", [
-    "csv", "tensorboard", "wandb", "comet", "neptune",
-    pytest.param("mlflow", marks=pytest.mark.xfail(strict=True, reason=(
-        "MLflow refuses names over 250 characters and the plugin's key cleaner does not "
-        "shorten them: fenced (issue 14 part B, the injective MLflow key mapping)"))),
+    "csv", "tensorboard", "wandb", "comet", "neptune", "mlflow",
 ])
 def test_odd_names_fence_no_backend(offline, which):  # noqa: F811
     with FanOut(
