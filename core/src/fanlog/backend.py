@@ -1,4 +1,5 @@
-"""The helpers every backend shares: one prefix rule and one checkpoint-upload policy.
+"""The helpers every backend shares: one prefix rule, one checkpoint-upload policy and one
+way to claim a ``version_<n>`` folder.
 
 Each first-party backend (csv, tensorboard, wandb, mlflow, comet, neptune) and the plugin
 template use these, so an option means the same thing whichever backend it is given to.
@@ -8,6 +9,7 @@ Nothing here imports an SDK.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -15,7 +17,35 @@ from typing import Any, Literal, TypeVar
 PREFIX_SEPARATOR = "-"
 
 V = TypeVar("V")
+_VERSION = re.compile(r"version_(\d+)$")
 LogModel = bool | Literal["all"]
+
+
+def next_version(root: str | os.PathLike[str]) -> int:
+    """The number after the highest ``version_<n>`` folder under ``root`` (0 if none).
+
+    Args:
+        root: the experiment folder (``save_dir/name``); it need not exist.
+    """
+    names = os.listdir(root) if os.path.isdir(root) else []
+    return max((int(m.group(1)) for n in names if (m := _VERSION.match(n))), default=-1) + 1
+
+
+def claim_version(root: str | os.PathLike[str]) -> int:
+    """The next free ``version_<n>`` under ``root``, created at once (``mkdir`` either makes
+    it or fails), so that two runs starting together never take the same one.
+
+    Args:
+        root: the experiment folder (``save_dir/name``); made if missing.
+    """
+    os.makedirs(root, exist_ok=True)
+    n = next_version(root)
+    while True:
+        try:
+            os.mkdir(os.path.join(root, f"version_{n}"))
+            return n
+        except FileExistsError:  # another run claimed it first
+            n += 1
 
 
 def check_prefix(prefix: Any) -> str:

@@ -17,16 +17,14 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from fanlog import validate
-from fanlog.backend import add_prefix, check_prefix
+from fanlog.backend import add_prefix, check_prefix, claim_version
 from fanlog.params import save_yaml, to_plain
 
-_VERSION = re.compile(r"version_(\d+)$")
 _CLAIM = threading.Lock()  # module level: CSVLogger instances stay picklable
 
 
@@ -76,7 +74,7 @@ class CSVLogger:
         if self._version is None:
             with _CLAIM:  # the training thread (.log_dir) and the worker may both ask
                 if self._version is None:
-                    self._version = self._claim_next_version()
+                    self._version = claim_version(self.save_dir / self.name)
         return self._version
 
     @property
@@ -93,18 +91,6 @@ class CSVLogger:
     def experiment(self) -> Path:
         """The run folder (there is no richer native object for a CSV file)."""
         return self.log_dir
-
-    def _claim_next_version(self) -> int:
-        root = self.save_dir / self.name
-        root.mkdir(parents=True, exist_ok=True)
-        taken = [int(m.group(1)) for p in root.iterdir() if (m := _VERSION.match(p.name))]
-        n = max(taken, default=-1) + 1
-        while True:
-            try:
-                (root / f"version_{n}").mkdir()
-                return n
-            except FileExistsError:  # another run claimed it first
-                n += 1
 
     # -- hooks ---------------------------------------------------------------------------
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:

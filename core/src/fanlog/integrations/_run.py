@@ -10,15 +10,13 @@ this is the function to point at it.
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fanlog.backend import claim_version, next_version
 from fanlog.fanout import FanOut
-
-_VERSION = re.compile(r"version_(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -45,25 +43,11 @@ def run_place(save_dir: str | Path, name: str, version: int | str | None,
     ``save_dir/name``, claimed by creating its folder when ``claim`` (the process that
     logs), so that two runs started together never share one."""
     if version is None:
-        version = _next_version(Path(save_dir) / name, claim)
+        root = Path(save_dir) / name
+        version = claim_version(root) if claim else next_version(root)
     elif isinstance(version, bool) or not isinstance(version, int | str) or version == "":
         raise ValueError(f"version must be an int, a non-empty str or None, got {version!r}")
     return RunPlace(str(save_dir), name, version)
-
-
-def _next_version(root: Path, claim: bool) -> int:
-    taken = [int(m.group(1)) for p in root.iterdir() if (m := _VERSION.match(p.name))] \
-        if root.is_dir() else []
-    n = max(taken, default=-1) + 1
-    if not claim:
-        return n
-    root.mkdir(parents=True, exist_ok=True)
-    while True:
-        try:
-            (root / f"version_{n}").mkdir()
-            return n
-        except FileExistsError:  # another run claimed it first
-            n += 1
 
 
 def check_options(options: Mapping[str, Any]) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fanlog import validate
-from fanlog.backend import add_prefix, check_prefix
+from fanlog.backend import add_prefix, check_prefix, claim_version
 from fanlog.media import to_hwc_uint8
 from fanlog.params import flatten, save_yaml, to_plain
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fanlog.tensorboard")
 
-_VERSION = re.compile(r"version_(\d+)$")
 _EVENT_FILE = re.compile(r"events\.out\.tfevents\.(\d+)\.")
 
 
@@ -133,7 +132,7 @@ class TensorBoardLogger:
         if self._version is None:
             with self._lock:  # the training thread may ask while the worker starts the run
                 if self._version is None:
-                    self._version = _claim_next_version(self.root_dir)
+                    self._version = claim_version(self.root_dir)
         return self._version
 
     @property
@@ -375,20 +374,6 @@ def _expand(path: str | Path) -> str:
 def _hparam_value(value: Any) -> bool | int | float | str:
     """What the HParams plugin can hold: bool, number or text (anything else as text)."""
     return value if isinstance(value, bool | int | float | str) else str(value)
-
-
-def _claim_next_version(root: str) -> int:
-    """The next free ``version_<n>`` under ``root``, created at once so that two runs
-    starting together cannot take the same one."""
-    os.makedirs(root, exist_ok=True)
-    taken = [int(m.group(1)) for entry in os.listdir(root) if (m := _VERSION.match(entry))]
-    n = max(taken, default=-1) + 1
-    while True:
-        try:
-            os.mkdir(os.path.join(root, f"version_{n}"))
-            return n
-        except FileExistsError:
-            n += 1
 
 
 def _wait_to_sort_last(log_dir: str) -> None:
